@@ -1,0 +1,1 @@
+"""The decision core: pure optimisation algorithms (numpy, OR-Tools), no I/O."""
