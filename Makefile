@@ -1,0 +1,39 @@
+# The two entry points a new user needs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck bench conformance services clean
+
+$(STAMP): pyproject.toml setup.py
+	bash scripts/setup.sh
+	touch $(STAMP)
+
+## Set up, then run the whole stack on embedded defaults (SQLite, a private Mosquitto).
+demo: $(STAMP)
+	$(BIN)/whs demo $(ARGS)
+
+## Set up (Python packages, Mosquitto, PostgreSQL when missing), then run the whole suite.
+test: $(STAMP)
+	bash scripts/ensure_services.sh
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy edge central simulators optimization firmware-interfaces whs
+
+## Benchmarks: results as JSON under benchmarks/results/, summarised in docs/benchmarks.md.
+bench: $(STAMP)
+	bash scripts/ensure_services.sh
+	$(BIN)/python -m benchmarks
+
+## Every SPRP benchmark instance against its proven optimum (prints the mismatches).
+conformance: $(STAMP)
+	$(BIN)/python -m benchmarks.conformance_sprp
+
+clean:
+	rm -rf $(VENV) var build *.egg-info

@@ -1,0 +1,94 @@
+"""Composition root of the central service: settings, database, routers, ingest worker."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from central.auth import api as auth_api
+from central.auth import service as auth_service
+from central.common.errors import DomainError
+from central.db.engine import make_engine, make_session_factory, transaction
+from central.db.migrate import upgrade
+from central.deps import Container
+from central.inbound import api as inbound_api
+from central.ingest import api as ingest_api
+from central.ingest.consumer import IngestWorker
+from central.inventory import api as inventory_api
+from central.ops import api as ops_api
+from central.settings import Settings, get_settings
+from central.telemetry import api as telemetry_api
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, run_ingest: bool | None = None) -> FastAPI:
+    """The FastAPI app wired to the database (migrated at start) and, optionally, ingest."""
+    settings = settings or get_settings()
+    engine = make_engine(settings.database_url)
+    container = Container(settings=settings, sessions=make_session_factory(engine))
+    ingest_on = settings.ingest_enabled if run_ingest is None else run_ingest
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        prepare_database(container)
+        worker = IngestWorker(settings, container.sessions, container.tolerance) if ingest_on else None
+        if worker:
+            worker.start()
+        app.state.ingest = worker
+        try:
+            yield
+        finally:
+            if worker:
+                worker.stop()
+            engine.dispose()
+
+    app = FastAPI(
+        title="whs central",
+        version="0.1.0",
+        description="Warehouse management: inventory with a stock ledger, receiving, devices.",
+        lifespan=lifespan,
+    )
+    app.state.container = container
+    for module in (ops_api, auth_api, inventory_api, inbound_api, telemetry_api, ingest_api):
+        app.include_router(module.router)
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    return app
+
+
+def prepare_database(container: Container) -> None:
+    """Run migrations and make sure an admin account exists."""
+    engine = container.sessions.kw["bind"]
+    upgrade(engine)
+    settings = container.settings
+    with transaction(container.sessions) as session:
+        if auth_service.ensure_admin(session, settings.admin_username, settings.admin_password.get_secret_value()):
+            logger.info("created admin user %r", settings.admin_username)
+
+
+async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    status = exc.status_code if isinstance(exc, DomainError) else 500
+    return JSONResponse(status_code=status, content={"detail": str(exc), "error": type(exc).__name__})
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    parts = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in errors]
+    return JSONResponse(status_code=422, content={"detail": "; ".join(parts) or "invalid request", "errors": _plain(errors)})
+
+
+def _plain(errors: object) -> object:
+    """Validation errors with only JSON-safe values (ctx may hold exceptions or Decimals)."""
+    if isinstance(errors, list):
+        return [_plain(e) for e in errors]
+    if isinstance(errors, dict):
+        return {k: _plain(v) for k, v in errors.items() if k != "ctx"}
+    if isinstance(errors, tuple):
+        return [_plain(e) for e in errors]
+    return errors if isinstance(errors, str | int | float | bool) or errors is None else str(errors)

@@ -1,0 +1,283 @@
+"""SQL tables of the central service (SQLAlchemy 2 declarative models)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every database (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; times are timezone-aware UTC")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Kg = Numeric(12, 3)
+
+
+class Base(DeclarativeBase):
+    """Base of every table; constraint names are deterministic for migrations."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
+
+
+class Site(Base):
+    __tablename__ = "sites"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+
+
+class Zone(Base):
+    __tablename__ = "zones"
+    __table_args__ = (UniqueConstraint("site_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32), default="storage")
+
+
+class Location(Base):
+    __tablename__ = "locations"
+    __table_args__ = (UniqueConstraint("site_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("zones.id"))
+    code: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    aisle: Mapped[str | None] = mapped_column(String(16))
+    bay: Mapped[str | None] = mapped_column(String(16))
+    level: Mapped[str | None] = mapped_column(String(16))
+    slot: Mapped[str | None] = mapped_column(String(16))
+    x: Mapped[float | None] = mapped_column()
+    y: Mapped[float | None] = mapped_column()
+    capacity: Mapped[int | None] = mapped_column(Integer)
+
+
+class Sku(Base):
+    __tablename__ = "skus"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(256))
+    gtin: Mapped[str | None] = mapped_column(String(14), unique=True)
+    unit_weight_kg: Mapped[Decimal] = mapped_column(Kg)
+    length_mm: Mapped[int | None] = mapped_column(Integer)
+    width_mm: Mapped[int | None] = mapped_column(Integer)
+    height_mm: Mapped[int | None] = mapped_column(Integer)
+    hs_code: Mapped[str | None] = mapped_column(String(16))
+    origin_country: Mapped[str | None] = mapped_column(String(2))
+
+
+class Lot(Base):
+    __tablename__ = "lots"
+    __table_args__ = (UniqueConstraint("sku_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    code: Mapped[str] = mapped_column(String(64))
+    expiry: Mapped[date | None] = mapped_column(Date)
+
+
+class Stock(Base):
+    """Quantity on hand per location, SKU and lot: always the sum of the ledger."""
+
+    __tablename__ = "stock"
+    __table_args__ = (UniqueConstraint("location_id", "sku_id", "lot_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"))
+    qty: Mapped[int] = mapped_column(Integer)
+
+
+class StockMove(Base):
+    """One ledger line: `qty` units of a SKU/lot moved from one location to another."""
+
+    __tablename__ = "stock_moves"
+    __table_args__ = (
+        CheckConstraint("qty > 0", name="qty_positive"),
+        CheckConstraint("from_location_id <> to_location_id", name="distinct_locations"),
+        Index("ix_stock_moves_ref", "ref_type", "ref_id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ts: Mapped[datetime] = mapped_column(UtcDateTime())
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"))
+    qty: Mapped[int] = mapped_column(Integer)
+    from_location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    to_location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    reason: Mapped[str] = mapped_column(String(32))
+    ref_type: Mapped[str | None] = mapped_column(String(32))
+    ref_id: Mapped[str | None] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Device(Base):
+    """A floor device known to central, its dock and its last reported status."""
+
+    __tablename__ = "devices"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(64), unique=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
+    online: Mapped[bool | None] = mapped_column(Boolean)
+    last_seen: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class Asn(Base):
+    """Advance shipping notice: what a supplier says is on its way."""
+
+    __tablename__ = "asns"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    supplier: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    dock_location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
+    pallet_tare_kg: Mapped[Decimal] = mapped_column(Kg)
+    expected_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    arrived_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class AsnLine(Base):
+    __tablename__ = "asn_lines"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asn_id: Mapped[int] = mapped_column(ForeignKey("asns.id", ondelete="CASCADE"), index=True)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    lot_code: Mapped[str] = mapped_column(String(64), default="")
+    expiry: Mapped[date | None] = mapped_column(Date)
+    qty_expected: Mapped[int] = mapped_column(Integer)
+    qty_received: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AsnExpectedTag(Base):
+    __tablename__ = "asn_expected_tags"
+    __table_args__ = (UniqueConstraint("asn_id", "epc"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asn_id: Mapped[int] = mapped_column(ForeignKey("asns.id", ondelete="CASCADE"))
+    epc: Mapped[str] = mapped_column(String(64))
+
+
+class GatePass(Base):
+    """All tags that passed an RFID gate in one pass, as the edge reported it."""
+
+    __tablename__ = "gate_passes"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    gate_id: Mapped[str] = mapped_column(String(64))
+    asn_id: Mapped[int | None] = mapped_column(ForeignKey("asns.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(8))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    epcs: Mapped[list[str]] = mapped_column(JSON)
+    edge_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class Weighing(Base):
+    """A stable weight a scale reported."""
+
+    __tablename__ = "weighings"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    scale_id: Mapped[str] = mapped_column(String(64))
+    asn_id: Mapped[int | None] = mapped_column(ForeignKey("asns.id"), index=True)
+    kg: Mapped[Decimal] = mapped_column(Kg)
+    settled_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    edge_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class Discrepancy(Base):
+    """Something a receipt check found wrong; a supervisor decides what happens."""
+
+    __tablename__ = "discrepancies"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asn_id: Mapped[int | None] = mapped_column(ForeignKey("asns.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    raised_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    resolution: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class EdgeCursor(Base):
+    """Highest contiguous uplink batch committed per edge and epoch (exactly-once ingest)."""
+
+    __tablename__ = "edge_cursors"
+    edge_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    epoch: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class DeadLetter(Base):
+    """A message that could not be used, with the reason; nothing is dropped silently."""
+
+    __tablename__ = "dead_letters"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    origin: Mapped[str] = mapped_column(String(16))
+    edge_id: Mapped[str | None] = mapped_column(String(64))
+    topic: Mapped[str] = mapped_column(String(256))
+    reason: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())

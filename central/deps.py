@@ -1,0 +1,77 @@
+"""FastAPI dependencies: the unit of work per request and the caller's principal."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session, sessionmaker
+
+from central.auth.domain import InvalidToken, Principal, Role, read_token
+from central.inbound.domain import WeightTolerance
+from central.settings import Settings
+
+
+@dataclass
+class Container:
+    """What the composition root wires for the request handlers."""
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+
+    @property
+    def tolerance(self) -> WeightTolerance:
+        """Receiving weight tolerance from settings."""
+        return WeightTolerance(
+            self.settings.receiving_weight_tolerance_pct, self.settings.receiving_weight_tolerance_kg
+        )
+
+
+def get_container(request: Request) -> Container:
+    """The app's container."""
+    container: Container = request.app.state.container
+    return container
+
+
+def get_session(container: Annotated[Container, Depends(get_container)]) -> Iterator[Session]:
+    """One transaction per request: committed on success, rolled back whole on any error."""
+    with container.sessions() as session, session.begin():
+        yield session
+
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_principal(
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+    container: Annotated[Container, Depends(get_container)],
+) -> Principal:
+    """The authenticated caller; 401 without a valid bearer token."""
+    unauthorized = HTTPException(
+        status.HTTP_401_UNAUTHORIZED, "not authenticated", headers={"WWW-Authenticate": "Bearer"}
+    )
+    if not token:
+        raise unauthorized
+    try:
+        return read_token(token, container.settings.secret_key.get_secret_value())
+    except InvalidToken as exc:
+        raise unauthorized from exc
+
+
+def require(roles: frozenset[Role]) -> Callable[[Principal], Principal]:
+    """A dependency that lets only `roles` through (403 for the others)."""
+
+    def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        if principal.role not in roles:
+            allowed = ", ".join(sorted(r.value for r in roles))
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {principal.role} may not do this (needs {allowed})")
+        return principal
+
+    return check
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+ContainerDep = Annotated[Container, Depends(get_container)]

@@ -1,0 +1,82 @@
+"""What central does with each uplink event type, inside the batch's transaction."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from central.common.clock import parse_utc, utcnow
+from central.db.tables import DeadLetter
+from central.inbound import service as inbound
+from central.inbound.domain import WeightTolerance
+from central.telemetry import service as telemetry
+
+
+@dataclass(frozen=True)
+class IngestContext:
+    """What handlers need besides the event: who sent it and the receiving tolerance."""
+
+    edge_id: str
+    tolerance: WeightTolerance
+
+
+def _gate_pass(session: Session, event: dict[str, Any], ctx: IngestContext) -> None:
+    data = event["data"]
+    inbound.record_gate_pass(
+        session,
+        data["gate_id"],
+        data["direction"],
+        parse_utc(data["started_at"]),
+        parse_utc(data["ended_at"]),
+        [tag["epc"] for tag in data["tags"]],
+        ctx.tolerance,
+        ctx.edge_id,
+    )
+
+
+def _stable_weight(session: Session, event: dict[str, Any], ctx: IngestContext) -> None:
+    data = event["data"]
+    kg = Decimal(str(data["kg"])).quantize(Decimal("0.001"))
+    inbound.record_weighing(session, data["scale_id"], kg, parse_utc(data["settled_at"]), ctx.tolerance, ctx.edge_id)
+
+
+def _device_status(session: Session, event: dict[str, Any], _ctx: IngestContext) -> None:
+    data = event["data"]
+    telemetry.record_status(session, data["device_id"], data["online"], parse_utc(data["ts"]))
+
+
+def _edge_dead_letter(session: Session, event: dict[str, Any], ctx: IngestContext) -> None:
+    data = event["data"]
+    raw = base64.b64decode(data["payload_b64"], validate=False)
+    record_dead_letter(session, "edge", ctx.edge_id, data["topic"], data["reason"], raw, parse_utc(data["received_at"]))
+
+
+HANDLERS: dict[str, Callable[[Session, dict[str, Any], IngestContext], None]] = {
+    "rfid.gate_pass": _gate_pass,
+    "scale.stable_weight": _stable_weight,
+    "device.status": _device_status,
+    "edge.dead_letter": _edge_dead_letter,
+}
+
+
+def record_dead_letter(
+    session: Session,
+    origin: str,
+    edge_id: str | None,
+    topic: str,
+    reason: str,
+    payload: bytes | str,
+    received_at: Any = None,
+) -> DeadLetter:
+    """Keep a message that could not be used, with the reason."""
+    text = payload.decode("utf-8", errors="backslashreplace") if isinstance(payload, bytes) else payload
+    letter = DeadLetter(
+        origin=origin, edge_id=edge_id, topic=topic[:256], reason=reason, payload=text, received_at=received_at or utcnow()
+    )
+    session.add(letter)
+    return letter

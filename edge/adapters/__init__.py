@@ -1,0 +1,1 @@
+"""Device adapters (one module per device family) and the broker connection coordinator."""

@@ -1,0 +1,1 @@
+"""The `whs` command line: one entry point for every deployable."""

@@ -1,0 +1,5 @@
+"""`python -m whs` is the same as `whs`."""
+
+from whs.cli import main
+
+main()

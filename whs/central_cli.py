@@ -1,0 +1,55 @@
+"""`whs central ...`: serve the API with ingest, migrate, seed, manage users."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+app = typer.Typer(help="Central WMS service.", no_args_is_help=True)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="TCP port."),
+    ingest: bool = typer.Option(True, help="Run an ingest worker in this process."),
+    log_level: str = typer.Option("info"),
+) -> None:
+    """Serve the REST API (and an ingest worker) with settings from WHS_* variables."""
+    import uvicorn
+
+    from central.app import create_app
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvicorn.run(create_app(run_ingest=ingest), host=host, port=port, log_level=log_level)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations (WHS_DATABASE_URL)."""
+    from central.db.engine import make_engine
+    from central.db.migrate import upgrade
+    from central.settings import get_settings
+
+    upgrade(make_engine(get_settings().database_url))
+    typer.echo("database is at the latest migration")
+
+
+@app.command()
+def seed(
+    site: str = typer.Option("wh1"), user_password: str = typer.Option("", help="Create demo users with it.")
+) -> None:
+    """Seed the demo warehouse (site, docks, devices, locations, SKUs)."""
+    from central.app import prepare_database
+    from central.db.engine import make_engine, make_session_factory, transaction
+    from central.deps import Container
+    from central.seed import seed_demo
+    from central.settings import get_settings
+
+    settings = get_settings()
+    container = Container(settings, make_session_factory(make_engine(settings.database_url)))
+    prepare_database(container)
+    with transaction(container.sessions) as session:
+        seed_demo(session, site, user_password or None)
+    typer.echo(f"site {site} seeded")
