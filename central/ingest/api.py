@@ -33,7 +33,7 @@ def post_batch(
     """Commit one uplink batch (schema uplink_batch) and return the ack."""
     outcome = ingest_raw(container.sessions, "http:/api/v1/ingest/batches", json.dumps(batch).encode(), container.tolerance)
     if outcome.edge_id is None or outcome.epoch is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "batch breaks the uplink_batch contract; kept as a dead letter")
+        raise HTTPException(422, "batch breaks the uplink_batch contract; kept as a dead letter")
     if outcome.ack_seq is None:
         raise HTTPException(status.HTTP_409_CONFLICT, "batch is ahead of the committed sequence; send the missing ones first")
     return AckPublic(

@@ -42,7 +42,7 @@ def ingest_raw(
         batch = decode_json("uplink_batch", raw)
     except ContractError as exc:
         with transaction(sessions) as session:
-            record_dead_letter(session, "central", None, topic, exc.reason, raw)
+            record_dead_letter(session, "central", None, topic, str(exc), raw)
         logger.warning("uplink on %s dead-lettered: %s", topic, exc.reason)
         return IngestOutcome(None, None, None, dead_lettered=1)
     for attempt in range(3):

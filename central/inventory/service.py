@@ -161,9 +161,8 @@ def post_moves(session: Session, moves: Sequence[Move], actor: str) -> list[Stoc
     if not moves:
         return []
     location_ids = {m.from_location_id for m in moves} | {m.to_location_id for m in moves}
-    kinds = dict(
-        session.execute(select(Location.id, Location.kind).where(Location.id.in_(location_ids))).tuples()
-    )
+    rows = session.execute(select(Location.id, Location.kind).where(Location.id.in_(location_ids)))
+    kinds = {location_id: kind for location_id, kind in rows.tuples()}
     missing = location_ids - kinds.keys()
     if missing:
         raise NotFound(f"no location with id {sorted(missing)}")
