@@ -17,7 +17,7 @@ demo: $(STAMP)
 ## Set up (Python packages, Mosquitto, PostgreSQL when missing), then run the whole suite.
 test: $(STAMP)
 	bash scripts/ensure_services.sh
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	set -a; [ ! -f .pg-env ] || . ./.pg-env; set +a; $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -29,7 +29,7 @@ typecheck: $(STAMP)
 ## Benchmarks: results as JSON under benchmarks/results/, summarised in docs/benchmarks.md.
 bench: $(STAMP)
 	bash scripts/ensure_services.sh
-	$(BIN)/python -m benchmarks
+	set -a; [ ! -f .pg-env ] || . ./.pg-env; set +a; $(BIN)/python -m benchmarks
 
 ## Every SPRP benchmark instance against its proven optimum (prints the mismatches).
 conformance: $(STAMP)
