@@ -1,0 +1,174 @@
+"""One coordinator per broker connection: owns the paho client and its network thread.
+
+Library errors become `BrokerError`; reconnects use paho's capped exponential backoff, and every
+(re)connect re-subscribes and then calls the registered on-connect callbacks.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from edge.config import BrokerConfig
+
+logger = logging.getLogger(__name__)
+
+MessageHandler = Callable[[str, bytes], None]
+
+
+class BrokerError(RuntimeError):
+    """The broker connection is down or refused an operation."""
+
+
+@dataclass(frozen=True)
+class Will:
+    """The message the broker publishes for us if we vanish without a clean disconnect."""
+
+    topic: str
+    payload: bytes
+    qos: int = 1
+    retain: bool = True
+
+
+class MqttCoordinator:
+    """Owns one MQTT connection: subscriptions, handlers, reconnects, publishing."""
+
+    def __init__(
+        self,
+        name: str,
+        broker: BrokerConfig,
+        client_id: str,
+        *,
+        will: Will | None = None,
+        clean_session: bool = False,
+        min_backoff_s: float = 0.2,
+        max_backoff_s: float = 10.0,
+    ) -> None:
+        self.name = name
+        self.broker = broker
+        self._subscriptions: list[tuple[str, int]] = []
+        self._on_connected: list[Callable[[], None]] = []
+        self._connected = threading.Event()
+        self.last_error: str | None = None
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            clean_session=clean_session,
+            protocol=mqtt.MQTTv311,
+        )
+        if broker.username is not None:
+            client.username_pw_set(broker.username, broker.password)
+        if broker.tls:
+            client.tls_set()
+        if will is not None:
+            client.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
+        client.reconnect_delay_set(
+            min_delay=max(1, round(min_backoff_s)), max_delay=max(1, round(max_backoff_s))
+        )
+        client.on_connect = self._handle_connect
+        client.on_disconnect = self._handle_disconnect
+        client.on_message = self._handle_unrouted
+        self._client = client
+
+    @property
+    def connected(self) -> bool:
+        """Whether the connection is up right now."""
+        return self._connected.is_set()
+
+    def subscribe(self, topic_filter: str, handler: MessageHandler, qos: int = 1) -> None:
+        """Route messages matching `topic_filter` to `handler(topic, payload)`."""
+        self._subscriptions.append((topic_filter, qos))
+        self._client.message_callback_add(topic_filter, self._guarded(handler))
+
+    def on_connected(self, callback: Callable[[], None]) -> None:
+        """Call `callback` after every successful (re)connect, once subscriptions are requested."""
+        self._on_connected.append(callback)
+
+    def start(self) -> None:
+        """Connect in the background (retrying with backoff until stop)."""
+        logger.info("%s: connecting to %s:%s", self.name, self.broker.host, self.broker.port)
+        self._client.connect_async(
+            self.broker.host, self.broker.port, keepalive=self.broker.keepalive_s
+        )
+        self._client.loop_start()
+
+    def wait_connected(self, timeout_s: float) -> bool:
+        """Block until connected or timeout; returns whether connected."""
+        return self._connected.wait(timeout_s)
+
+    def publish(
+        self, topic: str, payload: bytes, qos: int = 1, retain: bool = False
+    ) -> mqtt.MQTTMessageInfo:
+        """Hand a message to the client; BrokerError if disconnected or refused."""
+        if not self.connected:
+            raise BrokerError(
+                f"{self.name}: not connected to {self.broker.host}:{self.broker.port}"
+            )
+        try:
+            info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        except (ValueError, OSError) as exc:
+            raise BrokerError(f"{self.name}: publish to {topic} failed: {exc}") from exc
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            raise BrokerError(
+                f"{self.name}: publish to {topic} failed: {mqtt.error_string(info.rc)}"
+            )
+        return info
+
+    def stop(self, final: tuple[str, bytes, bool] | None = None, timeout_s: float = 2.0) -> None:
+        """Publish an optional last (topic, payload, retain) message, disconnect cleanly, stop."""
+        if final is not None and self.connected:
+            try:
+                self.publish(final[0], final[1], qos=1, retain=final[2]).wait_for_publish(timeout_s)
+            except (BrokerError, RuntimeError, ValueError) as exc:
+                logger.warning("%s: could not publish the final message: %s", self.name, exc)
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._connected.clear()
+
+    def _guarded(
+        self, handler: MessageHandler
+    ) -> Callable[[mqtt.Client, Any, mqtt.MQTTMessage], None]:
+        def call(_client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+            try:
+                handler(message.topic, bytes(message.payload))
+            except Exception:
+                # A handler bug must not kill the network thread (and with it every device).
+                logger.exception("%s: handler failed for a message on %s", self.name, message.topic)
+
+        return call
+
+    def _handle_connect(
+        self, client: mqtt.Client, _u: Any, _flags: Any, reason: Any, _props: Any
+    ) -> None:
+        if reason.is_failure:
+            self.last_error = f"connection refused: {reason}"
+            logger.error("%s: %s", self.name, self.last_error)
+            return
+        self.last_error = None
+        for topic_filter, qos in self._subscriptions:
+            client.subscribe(topic_filter, qos)
+        self._connected.set()
+        logger.info("%s: connected to %s:%s", self.name, self.broker.host, self.broker.port)
+        for callback in self._on_connected:
+            try:
+                callback()
+            except Exception:
+                logger.exception("%s: on-connect callback failed", self.name)
+
+    def _handle_disconnect(
+        self, _c: mqtt.Client, _u: Any, _flags: Any, reason: Any, _props: Any
+    ) -> None:
+        was_connected = self._connected.is_set()
+        self._connected.clear()
+        if was_connected:
+            self.last_error = f"disconnected: {reason}"
+            logger.warning("%s: %s (reconnecting)", self.name, self.last_error)
+
+    def _handle_unrouted(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
+        logger.debug("%s: no handler for %s", self.name, message.topic)

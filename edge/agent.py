@@ -1,0 +1,219 @@
+"""Composition root of the edge agent: device broker -> router -> outbox -> uplink to central."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+from firmware_interfaces import topics
+from firmware_interfaces.validation import ContractError, decode_json
+
+from edge.adapters.coordinator import BrokerError, MqttCoordinator, Will
+from edge.config import EdgeConfig
+from edge.deadletter import DeadLetterStore
+from edge.events import Event, format_ts, utc_now
+from edge.outbox import Batch, MemoryOutbox, Outbox, bump_epoch
+from edge.router import DeviceRouter
+from edge.uplink import UplinkSender, batch_payload
+
+logger = logging.getLogger(__name__)
+
+TICK_S = 0.05
+
+
+class EdgeAgent:
+    """The running edge: `start()` returns at once (threads inside), `stop()` shuts down cleanly."""
+
+    def __init__(
+        self,
+        config: EdgeConfig,
+        *,
+        outbox: Outbox | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.config = config
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._counters = {
+            "received": 0,
+            "converted": 0,
+            "dead_lettered": 0,
+            "ignored": 0,
+            "events": 0,
+        }
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.dead_letters = DeadLetterStore(config.data_dir / "edge.sqlite")
+        self.outbox: Outbox = outbox or MemoryOutbox(bump_epoch(config.data_dir))
+        self.router = DeviceRouter(config)
+        self.sender = UplinkSender(self.outbox, config.uplink, self._publish_batch)
+        self._uplink_topic = topics.edge_topic(config.site, config.edge_id, topics.UPLINK)
+        self._status_topic = topics.edge_topic(config.site, config.edge_id, topics.STATUS)
+        will = Will(self._status_topic, self._status_payload(False, "last-will"))
+        if config.uplink_broker is None:
+            self.devices = MqttCoordinator("edge", config.broker, config.edge_id, will=will)
+            self.uplink = self.devices
+        else:
+            self.devices = MqttCoordinator(
+                "edge-devices", config.broker, f"{config.edge_id}-devices"
+            )
+            self.uplink = MqttCoordinator(
+                "edge-uplink", config.uplink_broker, config.edge_id, will=will
+            )
+        self.devices.subscribe(topics.device_filter(config.site), self._on_device_message)
+        self.uplink.subscribe(
+            topics.edge_topic(config.site, config.edge_id, topics.ACK), self._on_ack
+        )
+        self.uplink.on_connected(self._on_uplink_connected)
+
+    @property
+    def epoch(self) -> int:
+        """The uplink epoch of this run."""
+        return self.outbox.epoch
+
+    def start(self) -> None:
+        """Connect to the broker(s) and start converting and uplinking in the background."""
+        logger.info(
+            "edge %s (site %s) starting, epoch %s",
+            self.config.edge_id,
+            self.config.site,
+            self.epoch,
+        )
+        self._stopping.clear()
+        self._thread = threading.Thread(
+            target=self._run, name=f"edge-{self.config.edge_id}", daemon=True
+        )
+        self._thread.start()
+        self.uplink.start()
+        if self.devices is not self.uplink:
+            self.devices.start()
+
+    def wait_connected(self, timeout_s: float = 10.0) -> bool:
+        """Block until the device and uplink connections are up; returns whether they are."""
+        deadline = time.monotonic() + timeout_s
+        return self.uplink.wait_connected(timeout_s) and self.devices.wait_connected(
+            max(0.0, deadline - time.monotonic())
+        )
+
+    def stop(self, drain_timeout_s: float = 0.0) -> None:
+        """Close open passes, wait up to drain_timeout_s for central's acks, then disconnect."""
+        with self._lock:
+            self._append(self.router.flush())
+        deadline = time.monotonic() + drain_timeout_s
+        while self.outbox.pending() and time.monotonic() < deadline:
+            self._wake.set()
+            time.sleep(TICK_S)
+        if self.outbox.pending():
+            logger.warning("stopping with %d event(s) not acked by central", self.outbox.pending())
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        final = (self._status_topic, self._status_payload(False, "shutdown"), True)
+        if self.devices is not self.uplink:
+            self.devices.stop()
+        self.uplink.stop(final=final)
+        self.dead_letters.close()
+        logger.info("edge %s stopped", self.config.edge_id)
+
+    def stats(self) -> dict[str, int]:
+        """Counters: received, converted, dead_lettered, uplinked, acked and more."""
+        s = self.sender.stats
+        with self._lock:
+            return {
+                **self._counters,
+                "uplinked": s["batches_sent"],
+                "resent": s["batches_resent"],
+                "acked": s["batches_acked"],
+                "events_uplinked": s["events_sent"],
+                "events_acked": s["events_acked"],
+                "pending": self.outbox.pending(),
+                "epoch": self.epoch,
+            }
+
+    def _status_payload(self, online: bool, reason: str) -> bytes:
+        body = {
+            "device_id": self.config.edge_id,
+            "online": online,
+            "ts": format_ts(self._clock()),
+            "reason": reason,
+        }
+        return json.dumps(body).encode()
+
+    def _on_device_message(self, topic: str, payload: bytes) -> None:
+        received_at = self._clock()
+        with self._lock:
+            self._counters["received"] += 1
+            routed = self.router.route(topic, payload, received_at)
+            if routed.dead_letter is not None:
+                letter = routed.dead_letter
+                logger.warning("dead letter from %s: %s", topic, letter.reason)
+                self._counters["dead_lettered"] += 1
+                self.dead_letters.add(letter)
+                self._append([letter.to_event(self.config.edge_id)])
+            elif routed.ignored:
+                self._counters["ignored"] += 1
+            else:
+                self._counters["converted"] += 1
+                self._append(routed.events)
+
+    def _append(self, events: list[Event]) -> None:
+        if not events:
+            return
+        self._counters["events"] += len(events)
+        self.outbox.append([e.to_wire() for e in events])
+        self.sender.notify_appended(time.monotonic())
+        self._wake.set()
+
+    def _on_ack(self, topic: str, payload: bytes) -> None:
+        try:
+            ack = decode_json("uplink_ack", payload)
+        except ContractError as exc:
+            logger.warning("ignoring a malformed ack on %s: %s", topic, exc)
+            return
+        if ack["edge_id"] != self.config.edge_id:
+            logger.warning("ignoring an ack for edge %s", ack["edge_id"])
+            return
+        if self.sender.on_ack(ack["epoch"], ack["seq"]):
+            self._wake.set()
+
+    def _on_uplink_connected(self) -> None:
+        try:
+            self.uplink.publish(
+                self._status_topic, self._status_payload(True, "startup"), retain=True
+            )
+        except BrokerError as exc:
+            logger.warning("could not publish the edge status: %s", exc)
+        self.sender.resend_all()
+        self._wake.set()
+
+    def _publish_batch(self, batch: Batch) -> bool:
+        if not self.uplink.connected:
+            return False
+        payload = batch_payload(
+            self.config.edge_id, self.config.site, self.epoch, batch, self._clock()
+        )
+        try:
+            self.uplink.publish(self._uplink_topic, payload, qos=1)
+        except BrokerError as exc:
+            logger.info("uplink of batch %s deferred: %s", batch.seq, exc)
+            return False
+        return True
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(TICK_S)
+            self._wake.clear()
+            try:
+                with self._lock:
+                    self._append(self.router.poll(self._clock()))
+                if self.uplink.connected:
+                    self.sender.pump(time.monotonic())
+            except Exception:
+                logger.exception("edge loop iteration failed")

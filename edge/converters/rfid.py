@@ -1,0 +1,239 @@
+"""RFID gate: read batches -> de-duplicated tag sightings -> one gate-pass event per pass."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from firmware_interfaces.validation import ContractError
+
+from edge.converters import decode
+from edge.events import GATE_PASS, Event, format_ts, parse_ts
+
+SCHEMA = "rfid_reads"
+IN, OUT, UNKNOWN = "in", "out", "unknown"
+
+
+@dataclass(frozen=True)
+class TagRead:
+    """One tag reported by one antenna of a gate in one read cycle."""
+
+    gate_id: str
+    epc: str
+    antenna: int
+    peak_rssi: float
+    first_seen: datetime
+    last_seen: datetime
+    read_count: int = 1
+
+
+@dataclass(frozen=True)
+class ReadBatch:
+    """A reader's read-cycle report."""
+
+    reader_id: str
+    seq: int
+    sent_at: datetime
+    reads: tuple[TagRead, ...]
+
+
+def parse_rfid_reads(raw: bytes | str, gate_id: str | None = None) -> ReadBatch:
+    """Decode an rfid_reads payload; ContractError (with the reason) if it is unusable."""
+    payload = decode(SCHEMA, raw)
+    reader_id = payload["reader_id"]
+    if gate_id is not None and reader_id != gate_id:
+        raise ContractError(
+            SCHEMA, f"reader_id {reader_id!r} does not match the topic's device {gate_id!r}"
+        )
+    reads = []
+    for i, r in enumerate(payload["reads"]):
+        epc = r["epc"].upper()
+        if len(epc) % 4:
+            # The EPC bank is word-addressed: a reader never reports a partial 16-bit word.
+            raise ContractError(
+                SCHEMA, f"at reads/{i}/epc: {epc!r} is not a whole number of 16-bit words"
+            )
+        first = _time(r["first_seen"], f"reads/{i}/first_seen")
+        last = _time(r["last_seen"], f"reads/{i}/last_seen") if "last_seen" in r else first
+        if last < first:
+            raise ContractError(SCHEMA, f"at reads/{i}: last_seen is before first_seen")
+        reads.append(
+            TagRead(
+                reader_id,
+                epc,
+                r["antenna"],
+                float(r["peak_rssi"]),
+                first,
+                last,
+                r.get("read_count", 1),
+            )
+        )
+    return ReadBatch(reader_id, payload["seq"], _time(payload["sent_at"], "sent_at"), tuple(reads))
+
+
+def _time(text: str, where: str) -> datetime:
+    try:
+        return parse_ts(text)
+    except ValueError as exc:
+        raise ContractError(SCHEMA, f"at {where}: {exc}") from exc
+
+
+def direction_from_antennas(
+    first_antenna: int, last_antenna: int, outer: Iterable[int], inner: Iterable[int]
+) -> str:
+    """Outer first and inner last = in; inner first and outer last = out; else unknown."""
+    outer_set, inner_set = set(outer), set(inner)
+    if first_antenna in outer_set and last_antenna in inner_set:
+        return IN
+    if first_antenna in inner_set and last_antenna in outer_set:
+        return OUT
+    return UNKNOWN
+
+
+def majority_direction(directions: Sequence[str]) -> str:
+    """The most common tag direction; a tie for first place (or no tags) is unknown."""
+    ranked = Counter(directions).most_common()
+    if not ranked or (len(ranked) > 1 and ranked[0][1] == ranked[1][1]):
+        return UNKNOWN
+    return ranked[0][0]
+
+
+class Deduplicator:
+    """Says whether a tag was already seen at this gate within the window before a read."""
+
+    def __init__(self, window_s: float) -> None:
+        self.window = timedelta(seconds=window_s)
+        self._last_seen: dict[str, datetime] = {}
+
+    def is_repeat(self, epc: str, first_seen: datetime, last_seen: datetime | None = None) -> bool:
+        """True if `epc` was seen within the window before `first_seen`; remembers this read."""
+        previous = self._last_seen.get(epc)
+        repeat = previous is not None and first_seen - previous <= self.window
+        latest = last_seen or first_seen
+        if previous is None or latest > previous:
+            self._last_seen[epc] = latest
+        return repeat
+
+    def forget_before(self, when: datetime) -> None:
+        """Drop tags last seen more than a window before `when` (bounds memory)."""
+        horizon = when - self.window
+        self._last_seen = {epc: t for epc, t in self._last_seen.items() if t >= horizon}
+
+
+@dataclass
+class _TagTrack:
+    epc: str
+    first_seen: datetime
+    last_seen: datetime
+    first_antenna: int
+    last_antenna: int
+    peak_rssi: float
+    antennas: list[int] = field(default_factory=list)
+
+    def merge(self, read: TagRead) -> None:
+        if read.first_seen < self.first_seen:
+            self.first_seen, self.first_antenna = read.first_seen, read.antenna
+        if read.last_seen >= self.last_seen:
+            self.last_seen, self.last_antenna = read.last_seen, read.antenna
+        self.peak_rssi = max(self.peak_rssi, read.peak_rssi)
+        if read.antenna not in self.antennas:
+            self.antennas.append(read.antenna)
+
+
+class GatePassTracker:
+    """Groups a gate's de-duplicated tag sightings into passes that end when the gate goes quiet.
+
+    Reads of a tag already in the open pass are merged into it; reads of a tag that belonged to a
+    pass closed less than the de-duplication window ago are dropped (a tag lingering in the gate
+    does not make a second pass).
+    """
+
+    def __init__(
+        self,
+        gate_id: str,
+        *,
+        pass_gap_s: float,
+        dedup_window_s: float,
+        outer_antennas: Iterable[int] = (1,),
+        inner_antennas: Iterable[int] = (2,),
+    ) -> None:
+        self.gate_id = gate_id
+        self.pass_gap = timedelta(seconds=pass_gap_s)
+        self.outer = tuple(outer_antennas)
+        self.inner = tuple(inner_antennas)
+        self.dedup = Deduplicator(dedup_window_s)
+        self._tracks: dict[str, _TagTrack] = {}
+        self._last_activity: datetime | None = None
+        self.duplicates_dropped = 0
+
+    @property
+    def open(self) -> bool:
+        """Whether a pass is in progress."""
+        return bool(self._tracks)
+
+    def add(self, reads: Iterable[TagRead], received_at: datetime) -> list[Event]:
+        """Feed reads received at `received_at`; returns the pass they closed, if any."""
+        closed = self.poll(received_at)
+        for read in reads:
+            repeat = self.dedup.is_repeat(read.epc, read.first_seen, read.last_seen)
+            track = self._tracks.get(read.epc)
+            if track is not None:
+                track.merge(read)
+            elif repeat:
+                self.duplicates_dropped += 1
+                continue
+            else:
+                self._tracks[read.epc] = _TagTrack(
+                    read.epc,
+                    read.first_seen,
+                    read.last_seen,
+                    read.antenna,
+                    read.antenna,
+                    read.peak_rssi,
+                    [read.antenna],
+                )
+            self._last_activity = received_at
+        return closed
+
+    def poll(self, now: datetime) -> list[Event]:
+        """Close the open pass if the gate has been quiet for pass_gap_s by `now`."""
+        if (
+            not self._tracks
+            or self._last_activity is None
+            or now - self._last_activity < self.pass_gap
+        ):
+            return []
+        return [self.close()]
+
+    def close(self) -> Event:
+        """Close the open pass now and return its event (there must be one)."""
+        tracks = sorted(self._tracks.values(), key=lambda t: (t.first_seen, t.epc))
+        self._tracks = {}
+        tags = []
+        for t in tracks:
+            direction = direction_from_antennas(
+                t.first_antenna, t.last_antenna, self.outer, self.inner
+            )
+            tags.append(
+                {
+                    "epc": t.epc,
+                    "direction": direction,
+                    "first_seen": format_ts(t.first_seen),
+                    "last_seen": format_ts(t.last_seen),
+                    "peak_rssi": t.peak_rssi,
+                    "antennas": list(t.antennas),
+                }
+            )
+        started = min(t.first_seen for t in tracks)
+        ended = max(t.last_seen for t in tracks)
+        self.dedup.forget_before(ended)
+        data = {
+            "gate_id": self.gate_id,
+            "direction": majority_direction([str(tag["direction"]) for tag in tags]),
+            "started_at": format_ts(started),
+            "ended_at": format_ts(ended),
+            "tags": tags,
+        }
+        return Event(GATE_PASS, self.gate_id, ended, data)

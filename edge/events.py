@@ -1,0 +1,51 @@
+"""Typed edge events and the UTC time helpers every edge module shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+GATE_PASS = "rfid.gate_pass"
+STABLE_WEIGHT = "scale.stable_weight"
+DEVICE_STATUS = "device.status"
+DEAD_LETTER = "edge.dead_letter"
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def format_ts(when: datetime) -> str:
+    """RFC 3339 with millisecond precision and a Z suffix; naive datetimes are refused."""
+    if when.tzinfo is None:
+        raise ValueError("naive datetime: edge times must be timezone-aware")
+    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_ts(text: str) -> datetime:
+    """Parse an RFC 3339 time (Z or explicit offset) into an aware UTC datetime."""
+    when = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    if when.tzinfo is None:
+        raise ValueError(f"time {text!r} has no offset")
+    return when.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One uplink event: its type, the device (or edge) it is about, when, and its data."""
+
+    type: str
+    source: str
+    ts: datetime
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_wire(self) -> dict[str, Any]:
+        """The event as it appears inside an uplink batch."""
+        return {
+            "type": self.type,
+            "source": self.source,
+            "ts": format_ts(self.ts),
+            "data": self.data,
+        }

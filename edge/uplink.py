@@ -1,0 +1,134 @@
+"""Uplink flow control: batching, at most max_in_flight unacked batches, resend on timeout."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from edge.config import UplinkConfig
+from edge.events import format_ts
+from edge.outbox import Batch, Outbox
+
+logger = logging.getLogger(__name__)
+
+
+def batch_payload(edge_id: str, site: str, epoch: int, batch: Batch, sent_at: datetime) -> bytes:
+    """The uplink_batch JSON payload of a sealed batch."""
+    body: dict[str, Any] = {
+        "edge_id": edge_id,
+        "site": site,
+        "epoch": epoch,
+        "seq": batch.seq,
+        "sent_at": format_ts(sent_at),
+        "events": list(batch.events),
+    }
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+class UplinkSender:
+    """Decides which batches to publish and when; the caller supplies time and the publisher.
+
+    `publish(batch)` returns False when the batch could not be handed to the broker (for
+    example while disconnected); the sender then tries again on the next pump.
+    """
+
+    def __init__(
+        self, outbox: Outbox, config: UplinkConfig, publish: Callable[[Batch], bool]
+    ) -> None:
+        self.outbox = outbox
+        self.config = config
+        self._publish = publish
+        self._lock = threading.RLock()
+        self._sent_at: dict[int, float] = {}
+        self._waiting_since: float | None = None
+        self._highest_sent = 0
+        self.stats = {
+            "batches_sent": 0,
+            "batches_resent": 0,
+            "events_sent": 0,
+            "batches_acked": 0,
+            "events_acked": 0,
+        }
+
+    def notify_appended(self, now: float) -> None:
+        """Call after appending events to the outbox: starts the batch delay clock."""
+        with self._lock:
+            if self._waiting_since is None:
+                self._waiting_since = now
+
+    def resend_all(self) -> None:
+        """Send every unacked batch again, in order, on the next pump (after a reconnect)."""
+        with self._lock:
+            self._sent_at.clear()
+
+    def on_ack(self, epoch: int, seq: int) -> int:
+        """Central committed everything up to and including `seq`; returns batches dropped."""
+        with self._lock:
+            if epoch != self.outbox.epoch:
+                logger.info(
+                    "ignoring ack for epoch %s (current epoch %s)", epoch, self.outbox.epoch
+                )
+                return 0
+            acked = [b for b in self.outbox.unacked() if b.seq <= seq]
+            dropped = self.outbox.ack(seq)
+            for b in acked:
+                self._sent_at.pop(b.seq, None)
+            self.stats["batches_acked"] += dropped
+            self.stats["events_acked"] += sum(len(b.events) for b in acked)
+            return dropped
+
+    def pump(self, now: float) -> int:
+        """Resend timed-out batches, seal due batches and publish unsent ones; returns publishes."""
+        with self._lock:
+            unacked = self.outbox.unacked()
+            if (
+                unacked
+                and unacked[0].seq in self._sent_at
+                and now - self._sent_at[unacked[0].seq] >= self.config.ack_timeout_s
+            ):
+                logger.warning(
+                    "no ack for batch %s within %.1f s: resending %d batch(es)",
+                    unacked[0].seq,
+                    self.config.ack_timeout_s,
+                    len(unacked),
+                )
+                self._sent_at.clear()
+            self._seal_due(now, len(unacked))
+            published = 0
+            for batch in self.outbox.unacked():
+                if batch.seq in self._sent_at:
+                    continue
+                resend = batch.seq <= self._highest_sent
+                if not self._publish(batch):
+                    break
+                self._sent_at[batch.seq] = now
+                self._highest_sent = max(self._highest_sent, batch.seq)
+                published += 1
+                self.stats["batches_resent" if resend else "batches_sent"] += 1
+                self.stats["events_sent"] += 0 if resend else len(batch.events)
+            return published
+
+    def _seal_due(self, now: float, in_flight: int) -> None:
+        max_events = self.config.max_batch_events
+        while in_flight < self.config.max_in_flight:
+            waiting = self.outbox.unbatched()
+            if not waiting:
+                self._waiting_since = None
+                return
+            if self._waiting_since is None:
+                self._waiting_since = now  # events left by a restart or by a previous full batch
+            if waiting < max_events and now - self._waiting_since < self.config.max_batch_delay_s:
+                return
+            if self.outbox.next_batch(max_events) is None:
+                return
+            in_flight += 1
+            if not self.outbox.unbatched():
+                self._waiting_since = None
+
+    def pending(self) -> int:
+        """Events not yet acked."""
+        return self.outbox.pending()
