@@ -66,3 +66,17 @@ def test_topic_tree_round_trip() -> None:
 def test_topic_segments_refuse_wildcards(bad: str) -> None:
     with pytest.raises(ValueError):
         topics.device_topic("wh1", "rfid", bad, topics.READS)
+
+
+def test_asyncapi_document_names_real_schemas_and_topics() -> None:
+    from importlib import resources
+
+    import yaml
+
+    doc = yaml.safe_load(resources.files("firmware_interfaces").joinpath("asyncapi.yaml").read_text())
+    assert doc["asyncapi"].startswith("3.")
+    names = set(schema_names())
+    for message in doc["components"]["messages"].values():
+        assert message["payload"]["$ref"].removeprefix("./schemas/").removesuffix(".json") in names
+    addresses = {c["address"] for c in doc["channels"].values()}
+    assert topics.edge_topic("{site}", "{edgeId}", topics.UPLINK) in addresses
