@@ -1,0 +1,1 @@
+"""SimPy models of devices and of the warehouse; protocol stand-ins that speak real MQTT."""
