@@ -12,7 +12,9 @@ from pathlib import Path
 def main(argv: list[str]) -> int:
     """Run the benchmark modules; a failing one is reported and the others still run."""
     folder = Path(__file__).parent
-    names = sorted(m.name for m in pkgutil.iter_modules([str(folder)]) if m.name.startswith("bench_"))
+    names = sorted(
+        m.name for m in pkgutil.iter_modules([str(folder)]) if m.name.startswith("bench_")
+    )
     if argv:
         names = [n for n in names if any(a in n for a in argv)]
     failed = []

@@ -37,7 +37,9 @@ def create_app(settings: Settings | None = None, run_ingest: bool | None = None)
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         prepare_database(container)
-        worker = IngestWorker(settings, container.sessions, container.tolerance) if ingest_on else None
+        worker = (
+            IngestWorker(settings, container.sessions, container.tolerance) if ingest_on else None
+        )
         if worker:
             worker.start()
         app.state.ingest = worker
@@ -68,19 +70,26 @@ def prepare_database(container: Container) -> None:
     upgrade(engine)
     settings = container.settings
     with transaction(container.sessions) as session:
-        if auth_service.ensure_admin(session, settings.admin_username, settings.admin_password.get_secret_value()):
+        if auth_service.ensure_admin(
+            session, settings.admin_username, settings.admin_password.get_secret_value()
+        ):
             logger.info("created admin user %r", settings.admin_username)
 
 
 async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     status = exc.status_code if isinstance(exc, DomainError) else 500
-    return JSONResponse(status_code=status, content={"detail": str(exc), "error": type(exc).__name__})
+    return JSONResponse(
+        status_code=status, content={"detail": str(exc), "error": type(exc).__name__}
+    )
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
     parts = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in errors]
-    return JSONResponse(status_code=422, content={"detail": "; ".join(parts) or "invalid request", "errors": _plain(errors)})
+    return JSONResponse(
+        status_code=422,
+        content={"detail": "; ".join(parts) or "invalid request", "errors": _plain(errors)},
+    )
 
 
 def _plain(errors: object) -> object:

@@ -26,7 +26,8 @@ class Container:
     def tolerance(self) -> WeightTolerance:
         """Receiving weight tolerance from settings."""
         return WeightTolerance(
-            self.settings.receiving_weight_tolerance_pct, self.settings.receiving_weight_tolerance_kg
+            self.settings.receiving_weight_tolerance_pct,
+            self.settings.receiving_weight_tolerance_kg,
         )
 
 
@@ -67,7 +68,10 @@ def require(roles: frozenset[Role]) -> Callable[[Principal], Principal]:
     def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
         if principal.role not in roles:
             allowed = ", ".join(sorted(r.value for r in roles))
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {principal.role} may not do this (needs {allowed})")
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"role {principal.role} may not do this (needs {allowed})",
+            )
         return principal
 
     return check

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from firmware_interfaces.epc import gtin_check_digit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,7 +15,6 @@ from central.db.tables import Site
 from central.inventory import service as inventory
 from central.inventory.domain import LocationKind
 from central.telemetry import service as telemetry
-from firmware_interfaces.epc import gtin_check_digit
 
 COMPANY_PREFIX = "6901234"  # 7 digits, a GS1 China-range prefix for the demo
 
@@ -55,18 +55,29 @@ def seed_demo(session: Session, site_code: str = "wh1", user_password: str | Non
     receiving = inventory.create_zone(session, site, "RECV", "Receiving", "receiving")
     storage = inventory.create_zone(session, site, "STOR", "Shelving", "storage")
     for index, (dock, gate, scale) in enumerate(DEMO_DOCKS):
-        inventory.create_location(session, site, dock, LocationKind.DOCK, receiving, x=float(index * 6), y=-4.0)
+        inventory.create_location(
+            session, site, dock, LocationKind.DOCK, receiving, x=float(index * 6), y=-4.0
+        )
         telemetry.register_device(session, site, gate, "rfid_gate", dock)
         telemetry.register_device(session, site, scale, "scale", dock)
     for aisle in range(1, 5):
         for bay in range(1, 11):
             code = f"A{aisle:02d}-B{bay:02d}"
             inventory.create_location(
-                session, site, code, LocationKind.STORAGE, storage,
-                x=float(aisle * 3), y=float(bay), aisle=f"A{aisle:02d}", bay=f"B{bay:02d}",
+                session,
+                site,
+                code,
+                LocationKind.STORAGE,
+                storage,
+                x=float(aisle * 3),
+                y=float(bay),
+                aisle=f"A{aisle:02d}",
+                bay=f"B{bay:02d}",
             )
     for sku in DEMO_SKUS:
-        inventory.create_sku(session, sku.code, sku.name, sku.unit_weight_kg, sku.gtin, origin_country="CN")
+        inventory.create_sku(
+            session, sku.code, sku.name, sku.unit_weight_kg, sku.gtin, origin_country="CN"
+        )
     if user_password:
         for username, role in DEMO_USERS:
             auth.create_user(session, username, user_password, role)

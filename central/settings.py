@@ -47,8 +47,9 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _no_default_secrets_outside_dev(self) -> Settings:
         if self.mode != "dev":
-            if self.secret_key.get_secret_value() == DEV_SECRET or len(self.secret_key.get_secret_value()) < 32:
-                raise ValueError("WHS_SECRET_KEY must be set to a random value of 32+ characters outside dev mode")
+            secret = self.secret_key.get_secret_value()
+            if secret == DEV_SECRET or len(secret) < 32:
+                raise ValueError("WHS_SECRET_KEY must be 32+ random characters outside dev mode")
             if self.admin_password.get_secret_value() == DEV_ADMIN_PASSWORD:
                 raise ValueError("WHS_ADMIN_PASSWORD must be set outside dev mode")
         return self

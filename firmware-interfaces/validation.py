@@ -25,14 +25,18 @@ class ContractError(ValueError):
 def schema_names() -> list[str]:
     """Names of the project's own schemas (without the .json suffix)."""
     folder = resources.files(SCHEMA_PACKAGE).joinpath("schemas")
-    return sorted(p.name.removesuffix(".json") for p in folder.iterdir() if p.name.endswith(".json"))
+    return sorted(
+        p.name.removesuffix(".json") for p in folder.iterdir() if p.name.endswith(".json")
+    )
 
 
 @cache
 def load_schema(name: str) -> dict[str, Any]:
     """The JSON Schema called `name` (own schemas, or `vda5050/<topic>`)."""
     if name.startswith("vda5050/"):
-        path = resources.files(SCHEMA_PACKAGE).joinpath("vda5050", name.split("/", 1)[1] + ".schema")
+        path = resources.files(SCHEMA_PACKAGE).joinpath(
+            "vda5050", name.split("/", 1)[1] + ".schema"
+        )
     else:
         path = resources.files(SCHEMA_PACKAGE).joinpath("schemas", name + ".json")
     if not path.is_file():

@@ -19,7 +19,9 @@ def postgres_base_url() -> str:
 
 
 def _psycopg_url(url: str) -> str:
-    return "postgresql+psycopg://" + url.split("://", 1)[1] if url.startswith("postgresql://") else url
+    return (
+        "postgresql+psycopg://" + url.split("://", 1)[1] if url.startswith("postgresql://") else url
+    )
 
 
 @pytest.fixture

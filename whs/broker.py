@@ -40,9 +40,13 @@ def find_free_port() -> int:
 
 def mosquitto_binary() -> str:
     """Path of the mosquitto executable; RuntimeError with the fix when it is missing."""
-    found = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
+    found = shutil.which("mosquitto") or (
+        "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
+    )
     if not found:
-        raise RuntimeError("mosquitto is not installed: run `bash scripts/setup.sh` (apt-get install mosquitto)")
+        raise RuntimeError(
+            "mosquitto is not installed: run `bash scripts/setup.sh` (apt-get install mosquitto)"
+        )
     return found
 
 

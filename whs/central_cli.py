@@ -21,7 +21,9 @@ def serve(
 
     from central.app import create_app
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     uvicorn.run(create_app(run_ingest=ingest), host=host, port=port, log_level=log_level)
 
 
@@ -38,7 +40,8 @@ def migrate() -> None:
 
 @app.command()
 def seed(
-    site: str = typer.Option("wh1"), user_password: str = typer.Option("", help="Create demo users with it.")
+    site: str = typer.Option("wh1"),
+    user_password: str = typer.Option("", help="Create demo users with it."),
 ) -> None:
     """Seed the demo warehouse (site, docks, devices, locations, SKUs)."""
     from central.app import prepare_database

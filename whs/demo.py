@@ -19,11 +19,11 @@ from typing import Any
 import httpx
 import paho.mqtt.client as mqtt
 import yaml
+from firmware_interfaces import topics
+from firmware_interfaces.epc import Sgtin, encode_sgtin96
 from paho.mqtt.enums import CallbackAPIVersion
 
 from central.seed import DEMO_DOCKS, DEMO_SKUS, DemoSku
-from firmware_interfaces import topics
-from firmware_interfaces.epc import Sgtin, encode_sgtin96
 from whs.broker import CENTRAL, DEVICE, EDGE, SIM, BrokerAccount, LocalBroker, find_free_port
 
 logger = logging.getLogger(__name__)
@@ -67,14 +67,18 @@ class TruckMaker:
             for _ in range(lines[sku.code])
         ]
         weight = TARE_KG + sum((s.unit_weight_kg * lines[s.code] for s in skus), Decimal(0))
-        truck = Truck(f"ASN-{time.strftime('%Y%m%d-%H%M%S')}-{n:03d}", dock, lines, epcs, float(weight))
+        truck = Truck(
+            f"ASN-{time.strftime('%Y%m%d-%H%M%S')}-{n:03d}", dock, lines, epcs, float(weight)
+        )
         truck.pallet_epcs = list(epcs)
         if self.fault_every and n % self.fault_every == 0:
             truck.fault = ("missing case", "foreign tag", "overweight")[(n // self.fault_every) % 3]
             if truck.fault == "missing case":
                 truck.pallet_epcs.pop()
             elif truck.fault == "foreign tag":
-                truck.pallet_epcs.append(encode_sgtin96(Sgtin("04012345678901", next(self.serials))))
+                truck.pallet_epcs.append(
+                    encode_sgtin96(Sgtin("04012345678901", next(self.serials)))
+                )
             else:
                 truck.gross_kg += 9.5
         return truck
@@ -93,7 +97,11 @@ class DemoStack:
         self.port = port
         self.seed = seed
         devices = [d for _, gate, scale in DEMO_DOCKS for d in (gate, scale)]
-        accounts = [BrokerAccount("central", CENTRAL), BrokerAccount(EDGE_ID, EDGE), BrokerAccount("sim", SIM)]
+        accounts = [
+            BrokerAccount("central", CENTRAL),
+            BrokerAccount(EDGE_ID, EDGE),
+            BrokerAccount("sim", SIM),
+        ]
         accounts += [BrokerAccount(device, DEVICE) for device in devices]
         self.broker = LocalBroker(workdir / "broker", accounts)
         self.children: list[subprocess.Popen[bytes]] = []
@@ -118,13 +126,23 @@ class DemoStack:
             "edge_id": EDGE_ID,
             "site": SITE,
             "data_dir": str(self.workdir / EDGE_ID),
-            "broker": {**broker, "username": EDGE_ID, "password": self.broker.account(EDGE_ID).password},
+            "broker": {
+                **broker,
+                "username": EDGE_ID,
+                "password": self.broker.account(EDGE_ID).password,
+            },
             "devices": [
                 spec
                 for _, gate, scale in DEMO_DOCKS
                 for spec in (
                     {"id": gate, "kind": "rfid_gate", "dedup_window_s": 5.0, "pass_gap_s": 1.5},
-                    {"id": scale, "kind": "scale", "window": 8, "max_spread_kg": 0.2, "min_load_kg": 2.0},
+                    {
+                        "id": scale,
+                        "kind": "scale",
+                        "window": 8,
+                        "max_spread_kg": 0.2,
+                        "min_load_kg": 2.0,
+                    },
                 )
             ],
         }
@@ -137,18 +155,27 @@ class DemoStack:
             "docks": [
                 {
                     "dock": dock,
-                    "gate": {"id": gate, "password": self.broker.account(gate).password, "miss_rate": 0.1, "duplicate_rate": 0.3},
+                    "gate": {
+                        "id": gate,
+                        "password": self.broker.account(gate).password,
+                        "miss_rate": 0.1,
+                        "duplicate_rate": 0.3,
+                    },
                     "scale": {"id": scale, "password": self.broker.account(scale).password},
                 }
                 for dock, gate, scale in DEMO_DOCKS
             ],
         }
-        return _write_yaml(self.workdir / "edge.yaml", edge), _write_yaml(self.workdir / "devices.yaml", sim)
+        return _write_yaml(self.workdir / "edge.yaml", edge), _write_yaml(
+            self.workdir / "devices.yaml", sim
+        )
 
     def _spawn(self, name: str, *args: str) -> None:
         log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - kept open for the child
         cmd = [sys.executable, "-m", "whs", *args]
-        self.children.append(subprocess.Popen(cmd, env=self._env(), stdout=log, stderr=subprocess.STDOUT))
+        self.children.append(
+            subprocess.Popen(cmd, env=self._env(), stdout=log, stderr=subprocess.STDOUT)
+        )
 
     def start(self) -> None:
         """Start everything and wait until central answers."""
@@ -180,7 +207,9 @@ class DemoStack:
                 pass
             for child in self.children:
                 if child.poll() is not None:
-                    raise RuntimeError(f"{' '.join(map(str, child.args))} exited; see {self.workdir}/*.log")
+                    raise RuntimeError(
+                        f"{child.args!r} exited; see {self.workdir}/*.log"
+                    )
             time.sleep(0.3)
         raise RuntimeError(f"central did not answer on {self.api}; see {self.workdir}/central.log")
 
@@ -202,7 +231,9 @@ class DemoClient:
 
     def __init__(self, stack: DemoStack) -> None:
         self.http = httpx.Client(base_url=stack.api, timeout=10)
-        token = self.http.post("/api/v1/auth/token", data={"username": "admin", "password": "admin"}).json()
+        token = self.http.post(
+            "/api/v1/auth/token", data={"username": "admin", "password": "admin"}
+        ).json()
         self.http.headers["Authorization"] = f"Bearer {token['access_token']}"
         sim = stack.broker.account("sim")
         self.mqtt = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="whs-demo-trucks")
@@ -221,9 +252,13 @@ class DemoClient:
             "expected_epcs": truck.epcs,
         }
         self.http.post("/api/v1/inbound/asns", json=asn).raise_for_status()
-        self.http.post(f"/api/v1/inbound/asns/{truck.number}/arrive", json={"dock": truck.dock}).raise_for_status()
+        self.http.post(
+            f"/api/v1/inbound/asns/{truck.number}/arrive", json={"dock": truck.dock}
+        ).raise_for_status()
         pallet = {"pallet_id": truck.number, "epcs": truck.pallet_epcs, "gross_kg": truck.gross_kg}
-        self.mqtt.publish(topics.sim_topic(SITE, truck.dock, "pallet"), json.dumps(pallet), qos=1).wait_for_publish(5)
+        self.mqtt.publish(
+            topics.sim_topic(SITE, truck.dock, "pallet"), json.dumps(pallet), qos=1
+        ).wait_for_publish(5)
 
     def status(self, number: str) -> dict[str, Any]:
         """The ASN as central sees it."""
@@ -232,7 +267,9 @@ class DemoClient:
 
     def moves(self, after_id: int) -> list[dict[str, Any]]:
         """Ledger moves after `after_id`."""
-        result: list[dict[str, Any]] = self.http.get("/api/v1/stock/moves", params={"after_id": after_id}).json()
+        result: list[dict[str, Any]] = self.http.get(
+            "/api/v1/stock/moves", params={"after_id": after_id}
+        ).json()
         return result
 
     def close(self) -> None:
@@ -242,58 +279,71 @@ class DemoClient:
         self.http.close()
 
 
-def run_demo(workdir: Path, port: int | None, duration: float | None, interval: float, seed: int) -> int:
+def _banner(stack: DemoStack, workdir: Path, interval: float) -> str:
+    rows = [
+        ("API + OpenAPI docs", f"{stack.api}/docs"),
+        ("Stock ledger", f"{stack.api}/api/v1/stock/moves"),
+        ("MQTT broker", f"127.0.0.1:{stack.broker.port} (per-device accounts, ACLs)"),
+        ("Sign in", f"admin/admin; supervisor, operator, viewer: {DEMO_USER_PASSWORD}"),
+        ("Logs", f"{workdir}/*.log"),
+    ]
+    lines = [f"  {name:<20}{value}" for name, value in rows]
+    return "\n" + "\n".join(lines) + f"\n\nTrucks arrive every {interval:g} s; Ctrl-C stops.\n"
+
+
+def _truck_line(truck: Truck) -> str:
+    fault = f" (with a fault: {truck.fault})" if truck.fault else ""
+    items = sum(truck.lines.values())
+    return f"truck {truck.number} at {truck.dock}: {items} items, {truck.gross_kg:.2f} kg{fault}"
+
+
+def _move_line(move: dict[str, Any]) -> str:
+    route = f"{move['from_location']} -> {move['to_location']}"
+    what = f"{move['qty']:>3} x {move['sku']:<9}"
+    return f"  ledger #{move['id']}: {what} {route} ({move['reason']} {move['ref_id']})"
+
+
+def run_demo(
+    workdir: Path, port: int | None, duration: float | None, interval: float, seed: int
+) -> int:
     """Run the demo until Ctrl-C or `duration` seconds; returns a process exit code."""
-    port = port or find_free_port()
-    stack = DemoStack(workdir, port, seed)
+    stack = DemoStack(workdir, port or find_free_port(), seed)
     print(f"whs demo: starting in {workdir} ...", flush=True)
     stack.start()
-    print(
-        f"\n  API + OpenAPI docs  {stack.api}/docs\n  Stock ledger        {stack.api}/api/v1/stock/moves\n"
-        f"  MQTT broker         127.0.0.1:{stack.broker.port} (per-device accounts, ACLs)\n"
-        f"  Sign in             admin/admin; supervisor, operator, viewer with password {DEMO_USER_PASSWORD}\n"
-        f"  Logs                {workdir}/*.log\n\nTrucks arrive every {interval:g} s; Ctrl-C stops.\n",
-        flush=True,
-    )
+    print(_banner(stack, workdir, interval), flush=True)
     client = DemoClient(stack)
     maker = TruckMaker(seed)
     docks = itertools.cycle(dock for dock, _, _ in DEMO_DOCKS)
-    pending: dict[str, Truck] = {}
+    pending: set[str] = set()
     last_move = 0
     started = time.monotonic()
     next_truck = started
     counts = {"received": 0, "discrepancy": 0}
     try:
         while duration is None or time.monotonic() - started < duration:
-            now = time.monotonic()
-            if now >= next_truck:
+            if time.monotonic() >= next_truck:
                 truck = maker.next(next(docks))
                 client.deliver(truck)
-                pending[truck.number] = truck
-                items = sum(truck.lines.values())
-                fault = f" (with a fault: {truck.fault})" if truck.fault else ""
-                print(f"truck {truck.number} at {truck.dock}: {items} tagged items, {truck.gross_kg:.2f} kg{fault}", flush=True)
-                next_truck = now + interval
-            for number in list(pending):
+                pending.add(truck.number)
+                print(_truck_line(truck), flush=True)
+                next_truck = time.monotonic() + interval
+            for number in sorted(pending):
                 asn = client.status(number)
-                if asn["status"] in ("received", "discrepancy"):
+                if asn["status"] in counts:
                     counts[asn["status"]] += 1
-                    pending.pop(number)
-                    if asn["status"] == "discrepancy":
-                        kinds = ", ".join(sorted({d["kind"] for d in asn["discrepancies"]}))
-                        print(f"  {number}: held for a supervisor: {kinds}", flush=True)
+                    pending.discard(number)
+                if asn["status"] == "discrepancy":
+                    kinds = ", ".join(sorted({d["kind"] for d in asn["discrepancies"]}))
+                    print(f"  {number}: held for a supervisor: {kinds}", flush=True)
             for move in client.moves(last_move):
                 last_move = move["id"]
-                print(
-                    f"  ledger #{move['id']}: {move['qty']:>3} x {move['sku']:<9} {move['from_location']} -> "
-                    f"{move['to_location']} ({move['reason']} {move['ref_id']})",
-                    flush=True,
-                )
+                print(_move_line(move), flush=True)
             time.sleep(0.5)
     except KeyboardInterrupt:
         print("\nstopping ...", flush=True)
     finally:
         client.close()
         stack.stop()
-    print(f"whs demo: {counts['received']} receipts booked, {counts['discrepancy']} held for a supervisor", flush=True)
+    booked, held = counts["received"], counts["discrepancy"]
+    print(f"whs demo: {booked} receipts booked, {held} held for a supervisor", flush=True)
     return 0

@@ -8,7 +8,9 @@ import typer
 
 
 def demo(
-    duration: float = typer.Option(None, help="Stop after this many seconds (default: until Ctrl-C)."),
+    duration: float = typer.Option(
+        None, help="Stop after this many seconds (default: until Ctrl-C)."
+    ),
     port: int = typer.Option(None, help="API port (default: a free one)."),
     interval: float = typer.Option(10.0, help="Seconds between trucks."),
     workdir: Path = typer.Option(Path("var/demo"), help="Where the database, configs and logs go."),

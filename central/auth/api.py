@@ -42,14 +42,22 @@ class MePublic(BaseModel):
 
 
 @router.post("/auth/token", response_model=TokenPublic)
-def sign_in(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, container: ContainerDep) -> TokenPublic:
+def sign_in(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: SessionDep,
+    container: ContainerDep,
+) -> TokenPublic:
     """Exchange a username and password for a bearer token (OAuth2 password flow)."""
     principal = service.authenticate(session, form.username, form.password)
     if principal is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password")
     lifetime = timedelta(minutes=container.settings.access_token_minutes)
-    token = issue_token(principal, container.settings.secret_key.get_secret_value(), utcnow(), lifetime)
-    return TokenPublic(access_token=token, role=principal.role, expires_in=int(lifetime.total_seconds()))
+    token = issue_token(
+        principal, container.settings.secret_key.get_secret_value(), utcnow(), lifetime
+    )
+    return TokenPublic(
+        access_token=token, role=principal.role, expires_in=int(lifetime.total_seconds())
+    )
 
 
 @router.get("/me", response_model=MePublic)

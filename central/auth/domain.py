@@ -69,14 +69,21 @@ class InvalidToken(Exception):
 
 def issue_token(principal: Principal, secret: str, now: datetime, lifetime: timedelta) -> str:
     """A signed HS256 JWT for `principal`, valid for `lifetime`."""
-    claims = {"sub": principal.name, "role": principal.role.value, "iat": now, "exp": now + lifetime}
+    claims = {
+        "sub": principal.name,
+        "role": principal.role.value,
+        "iat": now,
+        "exp": now + lifetime,
+    }
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
 def read_token(token: str, secret: str) -> Principal:
     """The principal a token was issued to; InvalidToken when it cannot be trusted."""
     try:
-        claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp", "sub"]})
+        claims = jwt.decode(
+            token, secret, algorithms=["HS256"], options={"require": ["exp", "sub"]}
+        )
         return Principal(str(claims["sub"]), Role(claims["role"]))
     except (jwt.PyJWTError, KeyError, ValueError) as exc:
         raise InvalidToken(str(exc)) from exc

@@ -18,7 +18,9 @@ def create_user(session: Session, username: str, password: str, role: Role) -> U
         raise InvalidInput(f"password needs at least {MIN_PASSWORD_LENGTH} characters")
     if session.scalar(select(User.id).where(User.username == username)):
         raise Conflict(f"user {username!r} exists already")
-    user = User(username=username, password_hash=hash_password(password), role=role.value, active=True)
+    user = User(
+        username=username, password_hash=hash_password(password), role=role.value, active=True
+    )
     session.add(user)
     session.flush()
     return user

@@ -90,7 +90,9 @@ class ReceiptCheck:
                     DiscrepancyKind.MISSING_TAGS,
                     {
                         "missing_epcs": self.missing_epcs,
-                        "shortages": {k: {"expected": e, "read": r} for k, (e, r) in self.shortages.items()},
+                        "shortages": {
+                            k: {"expected": e, "read": r} for k, (e, r) in self.shortages.items()
+                        },
                     },
                 )
             )

@@ -82,7 +82,13 @@ def create_asn(
             raise InvalidInput(f"line for {line.sku_code!r} needs a positive quantity")
         sku = inventory.get_sku(session, line.sku_code)
         session.add(
-            AsnLine(asn_id=asn.id, sku_id=sku.id, lot_code=line.lot_code, expiry=line.expiry, qty_expected=line.qty)
+            AsnLine(
+                asn_id=asn.id,
+                sku_id=sku.id,
+                lot_code=line.lot_code,
+                expiry=line.expiry,
+                qty_expected=line.qty,
+            )
         )
     for epc in {e.upper() for e in expected_epcs}:
         session.add(AsnExpectedTag(asn_id=asn.id, epc=epc))
@@ -135,7 +141,9 @@ def _open_asn_at(session: Session, location_id: int) -> Asn | None:
     )
 
 
-def _raise_unexpected(session: Session, device_id: str, what: str, detail: dict[str, object]) -> None:
+def _raise_unexpected(
+    session: Session, device_id: str, what: str, detail: dict[str, object]
+) -> None:
     session.add(
         Discrepancy(
             asn_id=None,
@@ -190,7 +198,11 @@ def record_weighing(
     device = _device_dock(session, scale_id)
     asn = _open_asn_at(session, device.location_id)  # type: ignore[arg-type]
     weighing = Weighing(
-        scale_id=scale_id, asn_id=asn.id if asn else None, kg=kg, settled_at=settled_at, edge_id=edge_id
+        scale_id=scale_id,
+        asn_id=asn.id if asn else None,
+        kg=kg,
+        settled_at=settled_at,
+        edge_id=edge_id,
     )
     session.add(weighing)
     session.flush()
@@ -204,7 +216,9 @@ def record_weighing(
 def _dock_has_scale(session: Session, location_id: int) -> bool:
     return (
         session.scalar(
-            select(Device.id).where(Device.location_id == location_id, Device.kind == "scale").limit(1)
+            select(Device.id)
+            .where(Device.location_id == location_id, Device.kind == "scale")
+            .limit(1)
         )
         is not None
     )
@@ -212,7 +226,10 @@ def _dock_has_scale(session: Session, location_id: int) -> bool:
 
 def _expected_lines(session: Session, asn: Asn) -> list[tuple[AsnLine, ExpectedLine]]:
     rows = session.execute(
-        select(AsnLine, Sku).join(Sku, AsnLine.sku_id == Sku.id).where(AsnLine.asn_id == asn.id).order_by(AsnLine.id)
+        select(AsnLine, Sku)
+        .join(Sku, AsnLine.sku_id == Sku.id)
+        .where(AsnLine.asn_id == asn.id)
+        .order_by(AsnLine.id)
     ).tuples()
     return [
         (line, ExpectedLine(line.id, sku.code, sku.gtin, line.qty_expected, sku.unit_weight_kg))
@@ -228,10 +245,14 @@ def evaluate(session: Session, asn: Asn, tolerance: WeightTolerance) -> ReceiptC
     weighing = session.scalar(
         select(Weighing).where(Weighing.asn_id == asn.id).order_by(Weighing.id.desc()).limit(1)
     )
-    needs_weight = asn.dock_location_id is not None and _dock_has_scale(session, asn.dock_location_id)
+    needs_weight = asn.dock_location_id is not None and _dock_has_scale(
+        session, asn.dock_location_id
+    )
     if gate_pass is None or (needs_weight and weighing is None):
         return None
-    expected_epcs = set(session.scalars(select(AsnExpectedTag.epc).where(AsnExpectedTag.asn_id == asn.id)))
+    expected_epcs = set(
+        session.scalars(select(AsnExpectedTag.epc).where(AsnExpectedTag.asn_id == asn.id))
+    )
     return check_receipt(
         [expected for _, expected in _expected_lines(session, asn)],
         gate_pass.epcs,
@@ -253,7 +274,9 @@ def try_complete(session: Session, asn: Asn, tolerance: WeightTolerance) -> Asn:
         return asn
     asn.status = AsnStatus.DISCREPANCY
     for kind, detail in problems:
-        session.add(Discrepancy(asn_id=asn.id, kind=kind, detail=detail, status="open", raised_at=utcnow()))
+        session.add(
+            Discrepancy(asn_id=asn.id, kind=kind, detail=detail, status="open", raised_at=utcnow())
+        )
     logger.info("ASN %s held: %s", asn.number, ", ".join(kind for kind, _ in problems))
     session.flush()
     return asn
@@ -271,7 +294,16 @@ def _book(session: Session, asn: Asn, check: ReceiptCheck, actor: str) -> None:
         if qty:
             lot = inventory.lot_for(session, line.sku_id, line.lot_code, line.expiry)
             moves.append(
-                Move(line.sku_id, lot.id, qty, supplier.id, asn.dock_location_id, MoveReason.RECEIPT, "asn", asn.number)
+                Move(
+                    line.sku_id,
+                    lot.id,
+                    qty,
+                    supplier.id,
+                    asn.dock_location_id,
+                    MoveReason.RECEIPT,
+                    "asn",
+                    asn.number,
+                )
             )
     inventory.post_moves(session, moves, actor)
     asn.status = AsnStatus.RECEIVED
@@ -309,7 +341,11 @@ def resolve_discrepancy(
             asn.status = AsnStatus.REJECTED
             asn.closed_at = now
         to_close = list(
-            session.scalars(select(Discrepancy).where(Discrepancy.asn_id == asn.id, Discrepancy.status == "open"))
+            session.scalars(
+                select(Discrepancy).where(
+                    Discrepancy.asn_id == asn.id, Discrepancy.status == "open"
+                )
+            )
         )
     elif resolution is Resolution.ACCEPT_COUNTED:
         raise InvalidInput("a pass with no ASN has nothing to book; reject it, then create the ASN")
@@ -342,10 +378,20 @@ def receive_counted(
         line.qty_received += item.qty
         lot = inventory.lot_for(session, line.sku_id, line.lot_code, line.expiry)
         assert asn.dock_location_id is not None
-        moves.append(Move(line.sku_id, lot.id, item.qty, supplier.id, asn.dock_location_id, MoveReason.RECEIPT, "asn", number))
+        moves.append(
+            Move(
+                line.sku_id,
+                lot.id,
+                item.qty,
+                supplier.id,
+                asn.dock_location_id,
+                MoveReason.RECEIPT,
+                "asn",
+                number,
+            )
+        )
     inventory.post_moves(session, moves, actor)
     asn.status = AsnStatus.RECEIVED
     asn.closed_at = utcnow()
     session.flush()
     return asn
-

@@ -31,12 +31,24 @@ def post_batch(
     _: Annotated[Principal, Depends(require(INGEST))],
 ) -> AckPublic:
     """Commit one uplink batch (schema uplink_batch) and return the ack."""
-    outcome = ingest_raw(container.sessions, "http:/api/v1/ingest/batches", json.dumps(batch).encode(), container.tolerance)
+    outcome = ingest_raw(
+        container.sessions,
+        "http:/api/v1/ingest/batches",
+        json.dumps(batch).encode(),
+        container.tolerance,
+    )
     if outcome.edge_id is None or outcome.epoch is None:
         raise HTTPException(422, "batch breaks the uplink_batch contract; kept as a dead letter")
     if outcome.ack_seq is None:
-        raise HTTPException(status.HTTP_409_CONFLICT, "batch is ahead of the committed sequence; send the missing ones first")
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            "batch is ahead of the committed sequence; send the missing ones first",
+        )
     return AckPublic(
-        edge_id=outcome.edge_id, epoch=outcome.epoch, seq=outcome.ack_seq, applied=outcome.applied,
-        dead_lettered=outcome.dead_lettered, duplicate=outcome.duplicate,
+        edge_id=outcome.edge_id,
+        epoch=outcome.epoch,
+        seq=outcome.ack_seq,
+        applied=outcome.applied,
+        dead_lettered=outcome.dead_lettered,
+        duplicate=outcome.duplicate,
     )

@@ -9,6 +9,7 @@ import socket
 import threading
 
 import paho.mqtt.client as mqtt
+from firmware_interfaces import topics
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,7 +17,6 @@ from central.common.clock import utcnow
 from central.inbound.domain import WeightTolerance
 from central.ingest.processor import IngestOutcome, ingest_raw
 from central.settings import Settings
-from firmware_interfaces import topics
 
 logger = logging.getLogger(__name__)
 
@@ -24,18 +24,27 @@ logger = logging.getLogger(__name__)
 class IngestWorker:
     """One MQTT connection in the central-ingest shared group; start() and stop()."""
 
-    def __init__(self, settings: Settings, sessions: sessionmaker[Session], tolerance: WeightTolerance) -> None:
+    def __init__(
+        self, settings: Settings, sessions: sessionmaker[Session], tolerance: WeightTolerance
+    ) -> None:
         self.settings = settings
         self.sessions = sessions
         self.tolerance = tolerance
         self.connected = threading.Event()
         self.processed = 0
-        client_id = settings.ingest_client_id or f"central-ingest-{socket.gethostname()}-{os.getpid()}"
+        client_id = (
+            settings.ingest_client_id or f"central-ingest-{socket.gethostname()}-{os.getpid()}"
+        )
         self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False, protocol=mqtt.MQTTv311
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            clean_session=False,
+            protocol=mqtt.MQTTv311,
         )
         if settings.mqtt_username:
-            self.client.username_pw_set(settings.mqtt_username, settings.mqtt_password.get_secret_value() or None)
+            self.client.username_pw_set(
+                settings.mqtt_username, settings.mqtt_password.get_secret_value() or None
+            )
         if settings.mqtt_tls:
             self.client.tls_set()
         self.client.reconnect_delay_set(min_delay=1, max_delay=30)
@@ -54,7 +63,9 @@ class IngestWorker:
         self.client.disconnect()
         self.client.loop_stop()
 
-    def _on_connect(self, client: mqtt.Client, _userdata: object, _flags: object, reason: object, _props: object) -> None:
+    def _on_connect(
+        self, client: mqtt.Client, _userdata: object, _flags: object, reason: object, _props: object
+    ) -> None:
         if getattr(reason, "is_failure", False):
             logger.error("ingest could not connect to the broker: %s", reason)
             return
@@ -62,13 +73,22 @@ class IngestWorker:
         self.connected.set()
         logger.info("ingest connected to %s:%s", self.settings.mqtt_host, self.settings.mqtt_port)
 
-    def _on_disconnect(self, _client: mqtt.Client, _userdata: object, _flags: object, reason: object, _props: object) -> None:
+    def _on_disconnect(
+        self,
+        _client: mqtt.Client,
+        _userdata: object,
+        _flags: object,
+        reason: object,
+        _props: object,
+    ) -> None:
         self.connected.clear()
         logger.warning("ingest disconnected from the broker: %s", reason)
 
-    def _on_message(self, client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
+    def _on_message(
+        self, client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage
+    ) -> None:
         try:
-            outcome = ingest_raw(self.sessions, message.topic, message.payload, self.tolerance)
+            outcome = ingest_raw(self.sessions, message.topic, bytes(message.payload), self.tolerance)
         except Exception:
             # The database is unreachable or broken: leave the batch un-acked; the edge resends.
             logger.exception("could not ingest a batch from %s", message.topic)
@@ -83,5 +103,12 @@ class IngestWorker:
             site = topics.parse_edge_topic(topic).site
         except ValueError:
             site = self.settings.site
-        payload = {"edge_id": outcome.edge_id, "epoch": outcome.epoch, "seq": outcome.ack_seq, "ts": utcnow().isoformat().replace("+00:00", "Z")}
-        client.publish(topics.edge_topic(site, outcome.edge_id, topics.ACK), json.dumps(payload), qos=1)
+        payload = {
+            "edge_id": outcome.edge_id,
+            "epoch": outcome.epoch,
+            "seq": outcome.ack_seq,
+            "ts": utcnow().isoformat().replace("+00:00", "Z"),
+        }
+        client.publish(
+            topics.edge_topic(site, outcome.edge_id, topics.ACK), json.dumps(payload), qos=1
+        )

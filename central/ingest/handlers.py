@@ -42,7 +42,9 @@ def _gate_pass(session: Session, event: dict[str, Any], ctx: IngestContext) -> N
 def _stable_weight(session: Session, event: dict[str, Any], ctx: IngestContext) -> None:
     data = event["data"]
     kg = Decimal(str(data["kg"])).quantize(Decimal("0.001"))
-    inbound.record_weighing(session, data["scale_id"], kg, parse_utc(data["settled_at"]), ctx.tolerance, ctx.edge_id)
+    inbound.record_weighing(
+        session, data["scale_id"], kg, parse_utc(data["settled_at"]), ctx.tolerance, ctx.edge_id
+    )
 
 
 def _device_status(session: Session, event: dict[str, Any], _ctx: IngestContext) -> None:
@@ -53,7 +55,15 @@ def _device_status(session: Session, event: dict[str, Any], _ctx: IngestContext)
 def _edge_dead_letter(session: Session, event: dict[str, Any], ctx: IngestContext) -> None:
     data = event["data"]
     raw = base64.b64decode(data["payload_b64"], validate=False)
-    record_dead_letter(session, "edge", ctx.edge_id, data["topic"], data["reason"], raw, parse_utc(data["received_at"]))
+    record_dead_letter(
+        session,
+        "edge",
+        ctx.edge_id,
+        data["topic"],
+        data["reason"],
+        raw,
+        parse_utc(data["received_at"]),
+    )
 
 
 HANDLERS: dict[str, Callable[[Session, dict[str, Any], IngestContext], None]] = {
@@ -74,9 +84,18 @@ def record_dead_letter(
     received_at: Any = None,
 ) -> DeadLetter:
     """Keep a message that could not be used, with the reason."""
-    text = payload.decode("utf-8", errors="backslashreplace") if isinstance(payload, bytes) else payload
+    text = (
+        payload.decode("utf-8", errors="backslashreplace")
+        if isinstance(payload, bytes)
+        else payload
+    )
     letter = DeadLetter(
-        origin=origin, edge_id=edge_id, topic=topic[:256], reason=reason, payload=text, received_at=received_at or utcnow()
+        origin=origin,
+        edge_id=edge_id,
+        topic=topic[:256],
+        reason=reason,
+        payload=text,
+        received_at=received_at or utcnow(),
     )
     session.add(letter)
     return letter

@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from firmware_interfaces.validation import ContractError, decode_json, validate_event
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,7 +18,6 @@ from central.db.engine import transaction
 from central.db.tables import EdgeCursor
 from central.inbound.domain import WeightTolerance
 from central.ingest.handlers import HANDLERS, IngestContext, record_dead_letter
-from firmware_interfaces.validation import ContractError, decode_json, validate_event
 
 logger = logging.getLogger(__name__)
 
@@ -54,19 +54,25 @@ def ingest_raw(
     raise RuntimeError(f"could not commit batch {batch['edge_id']}/{batch['epoch']}/{batch['seq']}")
 
 
-def apply_batch(sessions: sessionmaker[Session], batch: dict[str, Any], tolerance: WeightTolerance) -> IngestOutcome:
+def apply_batch(
+    sessions: sessionmaker[Session], batch: dict[str, Any], tolerance: WeightTolerance
+) -> IngestOutcome:
     """Commit a valid batch once: events and cursor in one transaction; duplicates re-acked."""
     edge_id, epoch, seq = batch["edge_id"], batch["epoch"], batch["seq"]
     ctx = IngestContext(edge_id, tolerance)
     with transaction(sessions) as session:
         cursor = session.scalar(
-            select(EdgeCursor).where(EdgeCursor.edge_id == edge_id, EdgeCursor.epoch == epoch).with_for_update()
+            select(EdgeCursor)
+            .where(EdgeCursor.edge_id == edge_id, EdgeCursor.epoch == epoch)
+            .with_for_update()
         )
         last = cursor.last_seq if cursor else 0
         if seq <= last:
             return IngestOutcome(edge_id, epoch, last, duplicate=True)
         if seq != last + 1:
-            logger.info("batch %s/%s/%s ahead of cursor %s; waiting for the gap", edge_id, epoch, seq, last)
+            logger.info(
+                "batch %s/%s/%s ahead of cursor %s; waiting for the gap", edge_id, epoch, seq, last
+            )
             return IngestOutcome(edge_id, epoch, last if last else None)
         applied = dead = 0
         for event in batch["events"]:
@@ -77,7 +83,14 @@ def apply_batch(sessions: sessionmaker[Session], batch: dict[str, Any], toleranc
                 applied += 1
             except (ContractError, DomainError, KeyError, ValueError) as exc:
                 dead += 1
-                record_dead_letter(session, "central", edge_id, f"event:{event.get('type')}", str(exc), json.dumps(event))
+                record_dead_letter(
+                    session,
+                    "central",
+                    edge_id,
+                    f"event:{event.get('type')}",
+                    str(exc),
+                    json.dumps(event),
+                )
                 logger.warning("event from %s dead-lettered: %s", edge_id, exc)
         if cursor is None:
             session.add(EdgeCursor(edge_id=edge_id, epoch=epoch, last_seq=seq, updated_at=utcnow()))

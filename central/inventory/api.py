@@ -40,14 +40,18 @@ def create_site(body: SiteCreate, session: SessionDep, _: Admin) -> SitePublic:
 
 
 @router.post("/sites/{site}/locations", response_model=LocationPublic, status_code=201)
-def create_location(site: str, body: LocationCreate, session: SessionDep, _: Admin) -> LocationPublic:
+def create_location(
+    site: str, body: LocationCreate, session: SessionDep, _: Admin
+) -> LocationPublic:
     """Create a physical location in a site."""
     site_row = service.get_site(session, site)
     zone = None
     if body.zone:
         zone = service.get_zone(session, site_row, body.zone)
     address = body.model_dump(include={"aisle", "bay", "level", "slot", "capacity"})
-    location = service.create_location(session, site_row, body.code, body.kind, zone, body.x, body.y, **address)
+    location = service.create_location(
+        session, site_row, body.code, body.kind, zone, body.x, body.y, **address
+    )
     return LocationPublic(code=location.code, kind=location.kind, x=location.x, y=location.y)
 
 
@@ -55,7 +59,9 @@ def create_location(site: str, body: LocationCreate, session: SessionDep, _: Adm
 def list_locations(site: str, session: SessionDep, _: Reader) -> list[LocationPublic]:
     """Every location of a site, virtual ones included."""
     site_row = service.get_site(session, site)
-    rows = session.scalars(select(Location).where(Location.site_id == site_row.id).order_by(Location.code))
+    rows = session.scalars(
+        select(Location).where(Location.site_id == site_row.id).order_by(Location.code)
+    )
     return [LocationPublic(code=r.code, kind=r.kind, x=r.x, y=r.y) for r in rows]
 
 
@@ -72,7 +78,10 @@ def create_sku(body: SkuCreate, session: SessionDep, _: Supervisor) -> SkuPublic
 def list_skus(session: SessionDep, _: Reader) -> list[SkuPublic]:
     """Every SKU."""
     rows = session.scalars(select(Sku).order_by(Sku.code))
-    return [SkuPublic(code=r.code, name=r.name, gtin=r.gtin, unit_weight_kg=r.unit_weight_kg) for r in rows]
+    return [
+        SkuPublic(code=r.code, name=r.name, gtin=r.gtin, unit_weight_kg=r.unit_weight_kg)
+        for r in rows
+    ]
 
 
 @router.get("/stock", response_model=list[StockPublic])
@@ -123,8 +132,17 @@ def list_moves(
         query = query.where(StockMove.reason == reason.value)
     return [
         MovePublic(
-            id=m.id, ts=m.ts, sku=sku_code, lot=lot_code, qty=m.qty, from_location=src, to_location=dst,
-            reason=m.reason, ref_type=m.ref_type, ref_id=m.ref_id, actor=m.actor,
+            id=m.id,
+            ts=m.ts,
+            sku=sku_code,
+            lot=lot_code,
+            qty=m.qty,
+            from_location=src,
+            to_location=dst,
+            reason=m.reason,
+            ref_type=m.ref_type,
+            ref_id=m.ref_id,
+            actor=m.actor,
         )
         for m, sku_code, lot_code, src, dst in session.execute(query).tuples()
     ]
@@ -140,12 +158,23 @@ def post_move(body: MoveCreate, session: SessionDep, principal: Supervisor) -> l
     lot = service.lot_for(session, sku.id, body.lot)
     source = service.get_location(session, site.id, body.from_location)
     target = service.get_location(session, site.id, body.to_location)
-    move = Move(sku.id, lot.id, body.qty, source.id, target.id, body.reason, "manual", None, body.note)
+    move = Move(
+        sku.id, lot.id, body.qty, source.id, target.id, body.reason, "manual", None, body.note
+    )
     rows = service.post_moves(session, [move], principal.name)
     return [
         MovePublic(
-            id=r.id, ts=r.ts, sku=sku.code, lot=lot.code, qty=r.qty, from_location=source.code,
-            to_location=target.code, reason=r.reason, ref_type=r.ref_type, ref_id=r.ref_id, actor=r.actor,
+            id=r.id,
+            ts=r.ts,
+            sku=sku.code,
+            lot=lot.code,
+            qty=r.qty,
+            from_location=source.code,
+            to_location=target.code,
+            reason=r.reason,
+            ref_type=r.ref_type,
+            ref_id=r.ref_id,
+            actor=r.actor,
         )
         for r in rows
     ]

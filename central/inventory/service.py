@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
+from firmware_interfaces.epc import EpcError, normalise_gtin
 from sqlalchemy import Select, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -14,7 +15,6 @@ from central.common.clock import utcnow
 from central.common.errors import Conflict, InsufficientStock, InvalidInput, NotFound
 from central.db.tables import Location, Lot, Site, Sku, Stock, StockMove, Zone
 from central.inventory.domain import LocationKind, Move, VirtualLocation
-from firmware_interfaces.epc import EpcError, normalise_gtin
 
 NO_LOT = ""
 
@@ -66,7 +66,13 @@ def create_location(
     if session.scalar(select(Location).where(Location.site_id == site.id, Location.code == code)):
         raise Conflict(f"location {code!r} exists already in site {site.code!r}")
     location = Location(
-        site_id=site.id, zone_id=zone.id if zone else None, code=code, kind=kind, x=x, y=y, **address
+        site_id=site.id,
+        zone_id=zone.id if zone else None,
+        code=code,
+        kind=kind,
+        x=x,
+        y=y,
+        **address,
     )
     session.add(location)
     session.flush()
@@ -138,7 +144,9 @@ def _add_to_stock(session: Session, location_id: int, sku_id: int, lot_id: int, 
     session.execute(statement)
 
 
-def _take_from_stock(session: Session, location_id: int, sku_id: int, lot_id: int, qty: int) -> None:
+def _take_from_stock(
+    session: Session, location_id: int, sku_id: int, lot_id: int, qty: int
+) -> None:
     """Remove `qty` from a physical location, only if it holds that much (no negative stock)."""
     result = session.execute(
         update(Stock)
@@ -161,8 +169,8 @@ def post_moves(session: Session, moves: Sequence[Move], actor: str) -> list[Stoc
     if not moves:
         return []
     location_ids = {m.from_location_id for m in moves} | {m.to_location_id for m in moves}
-    rows = session.execute(select(Location.id, Location.kind).where(Location.id.in_(location_ids)))
-    kinds = {location_id: kind for location_id, kind in rows.tuples()}
+    found = session.execute(select(Location.id, Location.kind).where(Location.id.in_(location_ids)))
+    kinds = {location_id: kind for location_id, kind in found.tuples()}
     missing = location_ids - kinds.keys()
     if missing:
         raise NotFound(f"no location with id {sorted(missing)}")

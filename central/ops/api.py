@@ -41,10 +41,17 @@ def dead_letters(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[DeadLetterPublic]:
     """Messages that could not be used, with the reason."""
-    rows = session.scalars(select(DeadLetter).where(DeadLetter.id > after_id).order_by(DeadLetter.id).limit(limit))
+    rows = session.scalars(
+        select(DeadLetter).where(DeadLetter.id > after_id).order_by(DeadLetter.id).limit(limit)
+    )
     return [
         DeadLetterPublic(
-            id=r.id, origin=r.origin, edge_id=r.edge_id, topic=r.topic, reason=r.reason, payload=r.payload,
+            id=r.id,
+            origin=r.origin,
+            edge_id=r.edge_id,
+            topic=r.topic,
+            reason=r.reason,
+            payload=r.payload,
             received_at=r.received_at,
         )
         for r in rows

@@ -35,12 +35,18 @@ class DevicePublic(BaseModel):
 
 def _public(device: Device, location: str | None) -> DevicePublic:
     return DevicePublic(
-        device_id=device.device_id, kind=device.kind, location=location, online=device.online, last_seen=device.last_seen
+        device_id=device.device_id,
+        kind=device.kind,
+        location=location,
+        online=device.online,
+        last_seen=device.last_seen,
     )
 
 
 @router.post("", response_model=DevicePublic, status_code=201)
-def register(body: DeviceCreate, session: SessionDep, _: Annotated[Principal, Depends(require(ADMINISTER))]) -> DevicePublic:
+def register(
+    body: DeviceCreate, session: SessionDep, _: Annotated[Principal, Depends(require(ADMINISTER))]
+) -> DevicePublic:
     """Register a device (admin)."""
     site = inventory.get_site(session, body.site)
     device = service.register_device(session, site, body.device_id, body.kind, body.location)
@@ -48,9 +54,13 @@ def register(body: DeviceCreate, session: SessionDep, _: Annotated[Principal, De
 
 
 @router.get("", response_model=list[DevicePublic])
-def list_devices(session: SessionDep, _: Annotated[Principal, Depends(require(READ))]) -> list[DevicePublic]:
+def list_devices(
+    session: SessionDep, _: Annotated[Principal, Depends(require(READ))]
+) -> list[DevicePublic]:
     """Every registered device with its last status."""
     rows = session.execute(
-        select(Device, Location.code).outerjoin(Location, Device.location_id == Location.id).order_by(Device.device_id)
+        select(Device, Location.code)
+        .outerjoin(Location, Device.location_id == Location.id)
+        .order_by(Device.device_id)
     ).tuples()
     return [_public(device, code) for device, code in rows]

@@ -14,14 +14,21 @@ from central.inventory import service as inventory
 DEVICE_KINDS = ("rfid_gate", "scale", "agv", "robot_arm", "plc", "edge")
 
 
-def register_device(session: Session, site: Site, device_id: str, kind: str, location_code: str | None) -> Device:
+def register_device(
+    session: Session, site: Site, device_id: str, kind: str, location_code: str | None
+) -> Device:
     """Register a device, optionally at a location (a gate or scale at its dock)."""
     if kind not in DEVICE_KINDS:
         raise InvalidInput(f"unknown device kind {kind!r}; one of {', '.join(DEVICE_KINDS)}")
     if session.scalar(select(Device.id).where(Device.device_id == device_id)):
         raise Conflict(f"device {device_id!r} is registered already")
     location = inventory.get_location(session, site.id, location_code) if location_code else None
-    device = Device(device_id=device_id, site_id=site.id, kind=kind, location_id=location.id if location else None)
+    device = Device(
+        device_id=device_id,
+        site_id=site.id,
+        kind=kind,
+        location_id=location.id if location else None,
+    )
     session.add(device)
     session.flush()
     return device

@@ -27,7 +27,9 @@ def ledger_sum(session: Session) -> dict[tuple[int, int, int], int]:
 
 
 def stock_rows(session: Session) -> dict[tuple[int, int, int], int]:
-    return {(s.location_id, s.sku_id, s.lot_id): s.qty for s in session.scalars(select(Stock)) if s.qty}
+    return {
+        (s.location_id, s.sku_id, s.lot_id): s.qty for s in session.scalars(select(Stock)) if s.qty
+    }
 
 
 def ids(sessions: sessionmaker[Session]) -> tuple[int, int, int, int, int]:
@@ -62,7 +64,10 @@ def test_failed_step_rolls_back_whole(database_url: str) -> None:
             # the first move alone would succeed; the second fails, so neither may stay
             service.post_moves(
                 s,
-                [Move(sku, lot, 3, supplier, dock, MoveReason.RECEIPT), Move(sku, lot, 4, dock, shelf, MoveReason.PUTAWAY)],
+                [
+                    Move(sku, lot, 3, supplier, dock, MoveReason.RECEIPT),
+                    Move(sku, lot, 4, dock, shelf, MoveReason.PUTAWAY),
+                ],
                 "test",
             )
         with sessions.begin() as s:
@@ -81,7 +86,9 @@ def test_concurrent_takes_never_drive_stock_negative(database_url: str) -> None:
         def take() -> None:
             try:
                 with sessions.begin() as s:
-                    service.post_moves(s, [Move(sku, lot, 3, dock, shelf, MoveReason.PUTAWAY)], "worker")
+                    service.post_moves(
+                        s, [Move(sku, lot, 3, dock, shelf, MoveReason.PUTAWAY)], "worker"
+                    )
                 result = "ok"
             except InsufficientStock:
                 result = "short"

@@ -5,7 +5,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from central.auth.domain import InvalidToken, Principal, Role, hash_password, issue_token, read_token, verify_password
+from central.auth.domain import (
+    InvalidToken,
+    Principal,
+    Role,
+    hash_password,
+    issue_token,
+    read_token,
+    verify_password,
+)
 from central.settings import Settings
 
 SECRET = "s" * 40

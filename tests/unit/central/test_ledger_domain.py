@@ -16,7 +16,12 @@ def move(qty: int, src: int, dst: int, sku: int = 10, lot: int = 100) -> Move:
 def test_receipt_putaway_and_shipment_balance_out() -> None:
     moves = [move(10, SUPPLIER, DOCK), move(6, DOCK, SHELF), move(4, SHELF, CUSTOMER)]
     balances = ledger_balances(moves)
-    assert balances == {(SUPPLIER, 10, 100): -10, (DOCK, 10, 100): 4, (SHELF, 10, 100): 2, (CUSTOMER, 10, 100): 4}
+    assert balances == {
+        (SUPPLIER, 10, 100): -10,
+        (DOCK, 10, 100): 4,
+        (SHELF, 10, 100): 2,
+        (CUSTOMER, 10, 100): 4,
+    }
     assert sum(balances.values()) == 0  # every move is conserved
 
 

@@ -2,8 +2,9 @@
 
 from decimal import Decimal
 
-from central.inbound.domain import DiscrepancyKind, ExpectedLine, WeightTolerance, check_receipt
 from firmware_interfaces.epc import Sgtin, encode_sgtin96, gtin_check_digit
+
+from central.inbound.domain import DiscrepancyKind, ExpectedLine, WeightTolerance, check_receipt
 
 TEA = "0690123400011" + gtin_check_digit("0690123400011")
 MUG = "0690123400012" + gtin_check_digit("0690123400012")

@@ -1,10 +1,15 @@
 """SGTIN-96 codec against the GS1 Tag Data Standard example and round trips."""
 
 import pytest
+from firmware_interfaces.epc import (
+    EpcError,
+    Sgtin,
+    decode_sgtin96,
+    encode_sgtin96,
+    gtin_check_digit,
+)
 from hypothesis import given
 from hypothesis import strategies as st
-
-from firmware_interfaces.epc import EpcError, Sgtin, decode_sgtin96, encode_sgtin96, gtin_check_digit
 
 
 def test_gs1_tds_example() -> None:
@@ -20,12 +25,18 @@ def test_gs1_tds_example() -> None:
 )
 def test_round_trip(digits: int, body: str, serial: int) -> None:
     gtin = body + gtin_check_digit(body)
-    assert decode_sgtin96(encode_sgtin96(Sgtin(gtin, serial, digits))) == Sgtin(gtin, serial, digits)
+    assert decode_sgtin96(encode_sgtin96(Sgtin(gtin, serial, digits))) == Sgtin(
+        gtin, serial, digits
+    )
 
 
 @pytest.mark.parametrize(
     ("epc", "reason"),
-    [("E28011606000020", "96 bits"), ("ZZ74257BF7194E4000001A85", "not hex"), ("E2801160600002000000ABCD", "not an SGTIN")],
+    [
+        ("E28011606000020", "96 bits"),
+        ("ZZ74257BF7194E4000001A85", "not hex"),
+        ("E2801160600002000000ABCD", "not an SGTIN"),
+    ],
 )
 def test_rejects_non_sgtin(epc: str, reason: str) -> None:
     with pytest.raises(EpcError, match=reason):
