@@ -41,6 +41,7 @@ class EdgeAgent:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._stopped = False
         self._counters = {
             "received": 0,
             "converted": 0,
@@ -102,7 +103,13 @@ class EdgeAgent:
         )
 
     def stop(self, drain_timeout_s: float = 0.0) -> None:
-        """Close open passes, wait up to drain_timeout_s for central's acks, then disconnect."""
+        """Close open passes, wait up to drain_timeout_s for central's acks, then disconnect.
+
+        Stopping twice is harmless; a stopped agent cannot be started again.
+        """
+        if self._stopped:
+            return
+        self._stopped = True
         with self._lock:
             self._append(self.router.flush())
         deadline = time.monotonic() + drain_timeout_s

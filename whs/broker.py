@@ -7,6 +7,7 @@ the same shape of configuration for a broker the demo or a test owns, on a free 
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import shutil
 import socket
@@ -92,6 +93,9 @@ def write_broker_files(folder: Path, port: int, accounts: list[BrokerAccount]) -
         "\n".join(
             [
                 f"listener {port} 127.0.0.1",
+                # Run as root, mosquitto switches to the `mosquitto` user, which cannot read
+                # files in a private folder (pytest's tmp_path is 0700): stay who we are.
+                *(["user root"] if os.geteuid() == 0 else []),
                 "allow_anonymous false",
                 f"password_file {passwd}",
                 f"acl_file {acl}",

@@ -55,6 +55,7 @@ class MqttCoordinator:
         self._subscriptions: list[tuple[str, int]] = []
         self._on_connected: list[Callable[[], None]] = []
         self._connected = threading.Event()
+        self._stopping = False
         self.last_error: str | None = None
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
@@ -127,6 +128,7 @@ class MqttCoordinator:
                 self.publish(final[0], final[1], qos=1, retain=final[2]).wait_for_publish(timeout_s)
             except (BrokerError, RuntimeError, ValueError) as exc:
                 logger.warning("%s: could not publish the final message: %s", self.name, exc)
+        self._stopping = True
         self._client.disconnect()
         self._client.loop_stop()
         self._connected.clear()
@@ -166,7 +168,7 @@ class MqttCoordinator:
     ) -> None:
         was_connected = self._connected.is_set()
         self._connected.clear()
-        if was_connected:
+        if was_connected and not self._stopping:
             self.last_error = f"disconnected: {reason}"
             logger.warning("%s: %s (reconnecting)", self.name, self.last_error)
 
