@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -24,8 +25,8 @@ def _psycopg_url(url: str) -> str:
     )
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
+@contextmanager
+def private_postgres_schema() -> Iterator[str]:
     """A URL whose connections live in a fresh, private schema, dropped afterwards."""
     base = postgres_base_url()
     schema = f"t_{uuid.uuid4().hex[:12]}"
@@ -44,6 +45,13 @@ def postgres_url() -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh private PostgreSQL schema for one test."""
+    with private_postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture

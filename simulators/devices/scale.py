@@ -62,6 +62,8 @@ class ScaleModel:
             self._load_kg, self._placed_at = gross_kg, self.env.now
             yield self.env.timeout(self.config.settle_s + self.config.dwell_s)
             self._load_kg, self._placed_at = 0.0, None
+            # A forklift needs a moment between two pallets: the platform reads empty meanwhile.
+            yield self.env.timeout(3 * self.config.sample_period_s)
 
     def _sample(self) -> Generator[simpy.Event, Any, None]:
         while True:
