@@ -11,17 +11,16 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from firmware_interfaces.epc import Sgtin, encode_sgtin96
 
 from central.app import create_app
 from central.seed import DEMO_SKUS
 from edge.agent import EdgeAgent
 from edge.config import parse_edge_config
-from firmware_interfaces.epc import Sgtin, encode_sgtin96
 from simulators.devices.config import parse_standins_config
 from simulators.devices.runner import DeviceStandIns
 from tests.conftest import private_postgres_schema
