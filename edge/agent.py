@@ -16,6 +16,7 @@ from edge.adapters.coordinator import BrokerError, MqttCoordinator, Will
 from edge.config import EdgeConfig
 from edge.deadletter import DeadLetterStore
 from edge.events import Event, format_ts, utc_now
+from edge.journal import SqliteOutbox
 from edge.outbox import Batch, MemoryOutbox, Outbox, bump_epoch
 from edge.router import DeviceRouter
 from edge.uplink import UplinkSender, batch_payload
@@ -23,6 +24,13 @@ from edge.uplink import UplinkSender, batch_payload
 logger = logging.getLogger(__name__)
 
 TICK_S = 0.05
+
+
+def open_outbox(config: EdgeConfig) -> Outbox:
+    """The configured outbox: the SQLite journal (keeps its epoch) or memory (new epoch)."""
+    if config.uplink.journal == "memory":
+        return MemoryOutbox(bump_epoch(config.data_dir))
+    return SqliteOutbox(config.data_dir)
 
 
 class EdgeAgent:
@@ -51,7 +59,7 @@ class EdgeAgent:
         }
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.dead_letters = DeadLetterStore(config.data_dir / "edge.sqlite")
-        self.outbox: Outbox = outbox or MemoryOutbox(bump_epoch(config.data_dir))
+        self.outbox: Outbox = outbox or open_outbox(config)
         self.router = DeviceRouter(config)
         self.sender = UplinkSender(self.outbox, config.uplink, self._publish_batch)
         self._uplink_topic = topics.edge_topic(config.site, config.edge_id, topics.UPLINK)
@@ -127,6 +135,9 @@ class EdgeAgent:
             self.devices.stop()
         self.uplink.stop(final=final)
         self.dead_letters.close()
+        close = getattr(self.outbox, "close", None)
+        if close is not None:
+            close()
         logger.info("edge %s stopped", self.config.edge_id)
 
     def stats(self) -> dict[str, int]:

@@ -11,6 +11,7 @@ import yaml
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 RFID_GATE = "rfid_gate"
+JOURNALS = ("sqlite", "memory")
 SCALE = "scale"
 
 
@@ -38,6 +39,7 @@ class UplinkConfig:
     max_batch_delay_s: float = 0.2
     max_in_flight: int = 8
     ack_timeout_s: float = 10.0
+    journal: str = "sqlite"
 
 
 @dataclass(frozen=True)
@@ -157,10 +159,12 @@ def parse_broker(raw: Any, where: str) -> BrokerConfig:
 
 
 def _parse_uplink(raw: Any) -> UplinkConfig:
-    d = _take(
-        raw, "uplink", {"max_batch_events", "max_batch_delay_s", "max_in_flight", "ack_timeout_s"}
-    )
+    keys = {"max_batch_events", "max_batch_delay_s", "max_in_flight", "ack_timeout_s", "journal"}
+    d = _take(raw, "uplink", keys)
     base = UplinkConfig()
+    journal = d.get("journal", base.journal)
+    if journal not in JOURNALS:
+        raise ConfigError(f"uplink.journal: expected one of {', '.join(JOURNALS)}, got {journal!r}")
     events = _number(
         d.get("max_batch_events", base.max_batch_events),
         "uplink.max_batch_events",
@@ -192,6 +196,7 @@ def _parse_uplink(raw: Any) -> UplinkConfig:
                 strict=True,
             )
         ),
+        journal=journal,
     )
 
 

@@ -2,7 +2,7 @@
 
 `Outbox` is the interface the uplink uses; `MemoryOutbox` keeps everything in memory (lost on a
 restart, so the edge starts a new epoch every time). A durable SQLite journal can implement the
-same interface and keep its epoch across restarts.
+same interface and keep its epoch across restarts (`edge.journal.SqliteOutbox`).
 """
 
 from __future__ import annotations

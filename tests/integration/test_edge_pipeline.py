@@ -377,3 +377,27 @@ def test_unacked_batches_are_resent_after_a_broker_restart(broker, central, tmp_
         assert [e["data"]["online"] for e in central.of_type("device.status")] == [True, False]
     finally:
         agent.stop()
+
+
+def test_events_unacked_when_the_edge_stops_are_sent_by_the_next_run_in_the_same_epoch(
+    broker, central, tmp_path
+):
+    status = topics.device_topic(SITE, topics.RFID, "gate-01", topics.STATUS)
+    central.ack = False
+    first = EdgeAgent(edge_config(broker, tmp_path))
+    first.start()
+    assert first.wait_connected(10)
+    publish_as(broker, "gate-01", status, device_status("gate-01", True))
+    wait_for(lambda: central.deliveries_of(1) == 1, 5, "batch 1 delivered")
+    first.stop()
+
+    central.ack = True
+    second = EdgeAgent(edge_config(broker, tmp_path))
+    second.start()
+    try:
+        assert second.epoch == first.epoch
+        wait_for(lambda: second.stats()["pending"] == 0, 10, "batch 1 acked after the restart")
+        assert [e["data"]["online"] for e in central.of_type("device.status")] == [True]
+        assert {epoch for epoch, _, _ in central.deliveries} == {first.epoch}
+    finally:
+        second.stop()

@@ -50,6 +50,7 @@ def test_defaults_fill_what_is_left_out():
     )
     assert config.broker.port == 1883 and config.uplink.max_batch_events == 500
     assert config.uplink.max_in_flight == 8 and config.data_dir == Path("var/e1")
+    assert config.uplink.journal == "sqlite"
     assert config.devices[0] == RfidGateConfig("g")
 
 
@@ -74,6 +75,7 @@ def test_a_separate_uplink_broker():
         ({"broker": {"hots": "x"}}, "unknown key(s) hots"),
         ({"uplink": {"max_in_flight": 0}}, "uplink.max_in_flight: must be >= 1"),
         ({"uplink": {"max_batch_events": 20000}}, "at most 10000"),
+        ({"uplink": {"journal": "disk"}}, "uplink.journal: expected one of sqlite, memory"),
         ({"devices": [{"id": "g", "kind": "camera"}]}, "devices[0].kind"),
         ({"devices": [{"id": "g", "kind": "scale", "window": 1}]}, "devices[0].window"),
         (
