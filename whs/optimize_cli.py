@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 
+from optimization.mapf.grid import parse_map, parse_scen
+from optimization.mapf.solve import solve_mapf
 from optimization.routing.solve import METHODS, pick_path
 from optimization.routing.sprp_format import LAYOUTS, parse_sprp
 
@@ -21,7 +24,7 @@ def _group() -> None:
     """Optimisation: pick paths, MAPF, replenishment policies."""
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(2)
 
@@ -57,3 +60,47 @@ def pick_path_cmd(
     else:
         typer.echo(f"{route.method}: length {route.length:g} in {ms:.1f} ms")
         typer.echo("article order: " + " ".join(str(t) for t in tour))
+
+
+@app.command("mapf")
+def mapf_cmd(
+    map_file: Path = typer.Option(..., "--map", help="MovingAI .map file."),
+    scen_file: Path = typer.Option(..., "--scen", help="MovingAI .scen file."),
+    agents: int = typer.Option(..., "--agents", min=1, help="Use the first N tasks."),
+    time_limit: float = typer.Option(30.0, help="Seconds before giving up."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Conflict-free paths for N agents (4-connected moves and waits, unit cost)."""
+    try:
+        grid = parse_map(map_file.read_text())
+        tasks = parse_scen(scen_file.read_text())
+    except (OSError, ValueError, KeyError) as exc:
+        _fail(str(exc))
+    if agents > len(tasks):
+        _fail(f"the scenario has only {len(tasks)} tasks")
+    start = time.perf_counter()
+    try:
+        result = solve_mapf(grid, tasks[:agents], time_limit)
+    except ValueError as exc:
+        _fail(str(exc))
+    ms = (time.perf_counter() - start) * 1000
+    if result is None:
+        _fail(f"no conflict-free plan found within {time_limit:g} s")
+    if as_json:
+        paths = [[list(c) for c in p] for p in result.paths]
+        typer.echo(
+            json.dumps(
+                {
+                    "paths": paths,
+                    "sum_of_costs": result.sum_of_costs,
+                    "makespan": result.makespan,
+                    "lower_bound": result.lower_bound,
+                    "ms": round(ms, 3),
+                }
+            )
+        )
+    else:
+        typer.echo(
+            f"{agents} agents: sum of costs {result.sum_of_costs} (lower bound "
+            f"{result.lower_bound}), makespan {result.makespan}, {ms:.0f} ms"
+        )

@@ -1,0 +1,1 @@
+"""Multi-agent path finding on grids: conflict-free paths for fleets of AGVs."""
