@@ -149,3 +149,13 @@ def test_a_dock_passes_the_gate_then_weighs():
     first_loaded = datetime.fromisoformat(loaded[0]["ts"])
     last_read = max(datetime.fromisoformat(p["sent_at"]) for _, p in gate_rec.messages)
     assert first_loaded >= last_read
+
+
+def test_two_pallets_weighed_back_to_back_give_two_stable_weights():
+    env, rec = simpy.Environment(), Recorder()
+    config = ScaleSim("scale-01", sample_period_s=0.2, settle_s=1.0, dwell_s=2.0)
+    scale = ScaleModel(env, config, rec, random.Random(3), sim_clock(env))
+    env.process(scale.weigh(120.0))
+    env.process(scale.weigh(80.0))  # queues for the platform
+    env.run(until=10.0)
+    assert [round(e.data["kg"]) for e in detect(rec)] == [120, 80]
