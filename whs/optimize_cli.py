@@ -11,6 +11,7 @@ import typer
 
 from optimization.mapf.grid import parse_map, parse_scen
 from optimization.mapf.solve import solve_mapf
+from optimization.replenishment.policy import optimal_ss_policy, poisson_pmf
 from optimization.routing.solve import METHODS, pick_path
 from optimization.routing.sprp_format import LAYOUTS, parse_sprp
 
@@ -104,3 +105,22 @@ def mapf_cmd(
             f"{agents} agents: sum of costs {result.sum_of_costs} (lower bound "
             f"{result.lower_bound}), makespan {result.makespan}, {ms:.0f} ms"
         )
+
+
+@app.command("ss-policy")
+def ss_policy_cmd(
+    holding: float = typer.Option(..., help="Holding cost per unit per period."),
+    stockout: float = typer.Option(..., help="Backorder cost per unit per period."),
+    fixed: float = typer.Option(..., help="Fixed cost per order."),
+    poisson_mean: float = typer.Option(..., help="Mean demand per period (Poisson)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Optimal (s, S) policy for Poisson demand (Zheng & Federgruen 1991)."""
+    try:
+        policy = optimal_ss_policy(poisson_pmf(poisson_mean), holding, stockout, fixed)
+    except ValueError as exc:
+        _fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps({"s": policy.s, "S": policy.S, "cost": policy.cost}))
+    else:
+        typer.echo(f"order up to {policy.S} when at or below {policy.s}: {policy.cost:.4f}/period")

@@ -1,0 +1,1 @@
+"""Replenishment: demand forecasts, safety stock, min/max and optimal (s, S) policies."""
