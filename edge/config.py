@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -298,11 +300,23 @@ def parse_edge_config(raw: Any, base_dir: Path | None = None) -> EdgeConfig:
     )
 
 
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand_env(text: str, environ: Mapping[str, str] | None = None) -> str:
+    """Replace `${NAME}` with the environment variable NAME (secrets stay out of files)."""
+    env = os.environ if environ is None else environ
+    missing = sorted({name for name in _ENV_REFERENCE.findall(text) if name not in env})
+    if missing:
+        raise ConfigError(f"environment variable(s) {', '.join(missing)} not set")
+    return _ENV_REFERENCE.sub(lambda match: env[match.group(1)], text)
+
+
 def load_edge_config(path: Path | str) -> EdgeConfig:
     """Read and validate an edge YAML config file; relative data_dir is relative to the CWD."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.safe_load(expand_env(path.read_text(encoding="utf-8")))
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
     except yaml.YAMLError as exc:

@@ -67,7 +67,12 @@ def decode_json(name: str, raw: bytes | str) -> Any:
         payload = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ContractError(name, f"not JSON: {exc}") from exc
-    return validate(name, payload)
+    except RecursionError as exc:
+        raise ContractError(name, "not JSON we accept: nested too deeply") from exc
+    try:
+        return validate(name, payload)
+    except RecursionError as exc:
+        raise ContractError(name, "payload nested too deeply to validate") from exc
 
 
 EVENT_DATA_SCHEMAS = {

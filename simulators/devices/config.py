@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+from edge.config import ConfigError, expand_env
+
 
 class SimConfigError(ValueError):
     """A stand-ins configuration that cannot be used; the message names the field."""
@@ -164,7 +166,9 @@ def load_standins_config(path: Path | str) -> StandInsConfig:
     """Read and validate a stand-ins YAML config file."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.safe_load(expand_env(path.read_text(encoding="utf-8")))
+    except ConfigError as exc:
+        raise SimConfigError(f"{path}: {exc}") from exc
     except OSError as exc:
         raise SimConfigError(f"cannot read {path}: {exc.strerror}") from exc
     except yaml.YAMLError as exc:

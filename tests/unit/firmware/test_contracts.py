@@ -106,3 +106,8 @@ def test_asyncapi_document_names_real_schemas_and_topics() -> None:
         assert message["payload"]["$ref"].removeprefix("./schemas/").removesuffix(".json") in names
     addresses = {c["address"] for c in doc["channels"].values()}
     assert topics.edge_topic("{site}", "{edgeId}", topics.UPLINK) in addresses
+
+
+def test_deeply_nested_json_is_a_contract_error_not_a_crash() -> None:
+    with pytest.raises(ContractError, match="nested too deeply"):
+        decode_json("uplink_batch", b"[" * 100_000 + b"]" * 100_000)
