@@ -2,42 +2,42 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
-def cube_per_order_index(cube: Sequence[float], picks_per_period: Sequence[float]) -> np.ndarray:
+def cube_per_order_index(cube: ArrayLike, picks_per_period: ArrayLike) -> np.ndarray:
     """COI = storage space needed / pick frequency; low COI belongs near the depot."""
     freq = np.maximum(np.asarray(picks_per_period, dtype=float), 1e-12)
     return np.asarray(cube, dtype=float) / freq
 
 
-def coi_assignment(coi: Sequence[float], location_cost: Sequence[float]) -> np.ndarray:
+def coi_assignment(coi: ArrayLike, location_cost: ArrayLike) -> np.ndarray:
     """Dedicated storage by COI: lowest COI to the cheapest location. Returns location per SKU."""
-    if len(coi) > len(location_cost):
+    if np.size(coi) > np.size(location_cost):
         raise ValueError("more SKUs than locations")
     skus = np.argsort(coi, kind="stable")
-    locs = np.argsort(location_cost, kind="stable")[: len(coi)]
-    out = np.empty(len(coi), dtype=int)
+    locs = np.argsort(location_cost, kind="stable")[: np.size(coi)]
+    out = np.empty(np.size(coi), dtype=np.int64)
     out[skus] = locs
     return out
 
 
 def abc_assignment(
-    picks_per_period: Sequence[float],
-    location_cost: Sequence[float],
-    shares: Sequence[float] = (0.2, 0.3, 0.5),
+    picks_per_period: ArrayLike,
+    location_cost: ArrayLike,
+    shares: ArrayLike = (0.2, 0.3, 0.5),
     seed: int = 0,
 ) -> np.ndarray:
     """Class-based storage: fastest SKUs (class A) in the cheapest zone, random within a class."""
     rng = np.random.default_rng(seed)
-    n = len(picks_per_period)
+    n = int(np.size(picks_per_period))
     skus = np.argsort(-np.asarray(picks_per_period, dtype=float), kind="stable")
     locs = np.argsort(location_cost, kind="stable")[:n]
     bounds = np.round(np.cumsum(shares) / np.sum(shares) * n).astype(int)
-    out = np.empty(n, dtype=int)
+    out = np.empty(n, dtype=np.int64)
     start = 0
     for end in bounds:
         zone = locs[start:end].copy()
@@ -61,9 +61,9 @@ class Move:
 
 
 def reslotting_plan(
-    current: Sequence[int],
-    picks_per_period: Sequence[float],
-    location_cost: Sequence[float],
+    current: ArrayLike,
+    picks_per_period: ArrayLike,
+    location_cost: ArrayLike,
     max_moves: int,
 ) -> list[Move]:
     """Greedy swaps with the largest saving (frequency x location cost), at most `max_moves`."""
@@ -83,8 +83,8 @@ def reslotting_plan(
     return moves
 
 
-def expected_travel(assignment: Sequence[int], picks_per_period: Sequence[float],
-                    location_cost: Sequence[float]) -> float:  # fmt: skip
+def expected_travel(assignment: ArrayLike, picks_per_period: ArrayLike,
+                    location_cost: ArrayLike) -> float:  # fmt: skip
     """Expected round-trip cost per pick line: frequency-weighted location cost."""
     freq = np.asarray(picks_per_period, dtype=float)
     return float(freq @ np.asarray(location_cost, dtype=float)[np.asarray(assignment)] / freq.sum())
