@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     ingest_enabled: bool = True
     ingest_group: str = "central-ingest"
     ingest_client_id: str = ""
+    ingest_gap_wait_s: float = Field(default=1.0, ge=0)
 
     receiving_weight_tolerance_pct: Decimal = Field(default=Decimal("2.0"), ge=0)
     receiving_weight_tolerance_kg: Decimal = Field(default=Decimal("0.5"), ge=0)

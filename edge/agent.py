@@ -14,8 +14,9 @@ from firmware_interfaces.validation import ContractError, decode_json
 
 from edge.adapters.coordinator import BrokerError, MqttCoordinator, Will
 from edge.config import EdgeConfig
-from edge.deadletter import DeadLetterStore
+from edge.deadletter import DeadLetter, DeadLetterStore
 from edge.events import Event, format_ts, utc_now
+from edge.intake import Intake
 from edge.journal import SqliteOutbox
 from edge.outbox import Batch, MemoryOutbox, Outbox, bump_epoch
 from edge.router import DeviceRouter
@@ -50,13 +51,6 @@ class EdgeAgent:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._stopped = False
-        self._counters = {
-            "received": 0,
-            "converted": 0,
-            "dead_lettered": 0,
-            "ignored": 0,
-            "events": 0,
-        }
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.dead_letters = DeadLetterStore(config.data_dir / "edge.sqlite")
         self.outbox: Outbox = outbox or open_outbox(config)
@@ -66,16 +60,27 @@ class EdgeAgent:
         self._status_topic = topics.edge_topic(config.site, config.edge_id, topics.STATUS)
         will = Will(self._status_topic, self._status_payload(False, "last-will"))
         if config.uplink_broker is None:
-            self.devices = MqttCoordinator("edge", config.broker, config.edge_id, will=will)
+            self.devices = MqttCoordinator(
+                "edge", config.broker, config.edge_id, will=will, manual_ack=True
+            )
             self.uplink = self.devices
         else:
             self.devices = MqttCoordinator(
-                "edge-devices", config.broker, f"{config.edge_id}-devices"
+                "edge-devices", config.broker, f"{config.edge_id}-devices", manual_ack=True
             )
             self.uplink = MqttCoordinator(
                 "edge-uplink", config.uplink_broker, config.edge_id, will=will
             )
-        self.devices.subscribe(topics.device_filter(config.site), self._on_device_message)
+        self.intake = Intake(
+            config.edge_id,
+            config.uplink,
+            self.router,
+            self.outbox,
+            self.dead_letters,
+            self.devices.ack,
+            clock,
+        )
+        self.devices.subscribe_acking(topics.device_filter(config.site), self._on_device_message)
         self.uplink.subscribe(
             topics.edge_topic(config.site, config.edge_id, topics.ACK), self._on_ack
         )
@@ -120,6 +125,7 @@ class EdgeAgent:
         self._stopped = True
         with self._lock:
             self._append(self.router.flush())
+            self._append([])  # commit and acknowledge device messages still queued
         deadline = time.monotonic() + drain_timeout_s
         while self.outbox.pending() and time.monotonic() < deadline:
             self._wake.set()
@@ -145,7 +151,10 @@ class EdgeAgent:
         s = self.sender.stats
         with self._lock:
             return {
-                **self._counters,
+                **self.intake.counters,
+                "journal_full_now": int(self.intake.full),
+                "queued": self.intake.queued(),
+                "stale_acks": s["stale_acks"],
                 "uplinked": s["batches_sent"],
                 "resent": s["batches_resent"],
                 "acked": s["batches_acked"],
@@ -164,36 +173,24 @@ class EdgeAgent:
         }
         return json.dumps(body).encode()
 
-    def _on_device_message(self, topic: str, payload: bytes) -> None:
-        received_at = self._clock()
-        with self._lock:
-            self._counters["received"] += 1
-            routed = self.router.route(topic, payload, received_at)
-            if routed.dead_letter is not None:
-                letter = routed.dead_letter
-                logger.warning("dead letter from %s: %s", topic, letter.reason)
-                self._counters["dead_lettered"] += 1
-                self.dead_letters.add(letter)
-                self._append([letter.to_event(self.config.edge_id)])
-            elif routed.ignored:
-                self._counters["ignored"] += 1
-            else:
-                self._counters["converted"] += 1
-                self._append(routed.events)
+    def _on_device_message(self, topic: str, payload: bytes, mid: int, qos: int) -> None:
+        self.intake.offer(topic, payload, mid, qos)
+        self._wake.set()
 
     def _append(self, events: list[Event]) -> None:
-        if not events:
-            return
-        self._counters["events"] += len(events)
-        self.outbox.append([e.to_wire() for e in events])
-        self.sender.notify_appended(time.monotonic())
-        self._wake.set()
+        """Group-commit queued device messages and `events` to the journal (caller holds lock)."""
+        before = self.intake.counters["events"]
+        self.intake.drain(events)
+        if self.intake.counters["events"] != before:
+            self.sender.notify_appended(time.monotonic())
 
     def _on_ack(self, topic: str, payload: bytes) -> None:
         try:
             ack = decode_json("uplink_ack", payload)
         except ContractError as exc:
-            logger.warning("ignoring a malformed ack on %s: %s", topic, exc)
+            logger.warning("malformed ack on %s kept as a dead letter: %s", topic, exc)
+            self.dead_letters.add(DeadLetter(topic, str(exc), payload, self._clock()))
+            self.intake.counters["bad_acks"] += 1
             return
         if ack["edge_id"] != self.config.edge_id:
             logger.warning("ignoring an ack for edge %s", ack["edge_id"])

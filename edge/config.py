@@ -14,6 +14,8 @@ import yaml
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 RFID_GATE = "rfid_gate"
 JOURNALS = ("sqlite", "memory")
+WHEN_FULL = ("block", "reject-new")
+GATE_MODES = ("passes", "reads")
 SCALE = "scale"
 
 
@@ -42,6 +44,9 @@ class UplinkConfig:
     max_in_flight: int = 8
     ack_timeout_s: float = 10.0
     journal: str = "sqlite"
+    journal_max_events: int = 1_000_000
+    when_full: str = "block"
+    gap_resend_s: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,7 @@ class RfidGateConfig:
     pass_gap_s: float = 1.5
     outer_antennas: tuple[int, ...] = (1,)
     inner_antennas: tuple[int, ...] = (2,)
+    mode: str = "passes"
     kind: str = RFID_GATE
 
 
@@ -161,12 +167,26 @@ def parse_broker(raw: Any, where: str) -> BrokerConfig:
 
 
 def _parse_uplink(raw: Any) -> UplinkConfig:
-    keys = {"max_batch_events", "max_batch_delay_s", "max_in_flight", "ack_timeout_s", "journal"}
+    keys = {
+        "max_batch_events",
+        "max_batch_delay_s",
+        "max_in_flight",
+        "ack_timeout_s",
+        "journal",
+        "journal_max_events",
+        "when_full",
+        "gap_resend_s",
+    }
     d = _take(raw, "uplink", keys)
     base = UplinkConfig()
     journal = d.get("journal", base.journal)
     if journal not in JOURNALS:
         raise ConfigError(f"uplink.journal: expected one of {', '.join(JOURNALS)}, got {journal!r}")
+    when_full = d.get("when_full", base.when_full)
+    if when_full not in WHEN_FULL:
+        raise ConfigError(
+            f"uplink.when_full: expected one of {', '.join(WHEN_FULL)}, got {when_full!r}"
+        )
     events = _number(
         d.get("max_batch_events", base.max_batch_events),
         "uplink.max_batch_events",
@@ -199,6 +219,21 @@ def _parse_uplink(raw: Any) -> UplinkConfig:
             )
         ),
         journal=journal,
+        journal_max_events=_number(
+            d.get("journal_max_events", base.journal_max_events),
+            "uplink.journal_max_events",
+            minimum=1,
+            integer=True,
+        ),
+        when_full=when_full,
+        gap_resend_s=float(
+            _number(
+                d.get("gap_resend_s", base.gap_resend_s),
+                "uplink.gap_resend_s",
+                minimum=0,
+                strict=True,
+            )
+        ),
     )
 
 
@@ -210,8 +245,21 @@ def _parse_device(raw: Any, where: str) -> DeviceConfig:
         d = _take(
             raw,
             where,
-            {"id", "kind", "dedup_window_s", "pass_gap_s", "outer_antennas", "inner_antennas"},
+            {
+                "id",
+                "kind",
+                "dedup_window_s",
+                "pass_gap_s",
+                "outer_antennas",
+                "inner_antennas",
+                "mode",
+            },
         )
+        mode = d.get("mode", "passes")
+        if mode not in GATE_MODES:
+            raise ConfigError(
+                f"{where}.mode: expected one of {', '.join(GATE_MODES)}, got {mode!r}"
+            )
         g = RfidGateConfig(id="x")
         outer = _antennas(
             d.get("outer_antennas", list(g.outer_antennas)), f"{where}.outer_antennas"
@@ -237,6 +285,7 @@ def _parse_device(raw: Any, where: str) -> DeviceConfig:
             ),
             outer_antennas=outer,
             inner_antennas=inner,
+            mode=mode,
         )
     if kind == SCALE:
         d = _take(raw, where, {"id", "kind", "window", "max_spread_kg", "min_load_kg"})

@@ -10,6 +10,8 @@ GATE_PASS = "rfid.gate_pass"
 STABLE_WEIGHT = "scale.stable_weight"
 DEVICE_STATUS = "device.status"
 DEAD_LETTER = "edge.dead_letter"
+TAG_READ = "rfid.tag_read"
+ALARM = "edge.alarm"
 
 
 def utc_now() -> datetime:

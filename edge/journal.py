@@ -2,6 +2,16 @@
 
 Events are committed to the journal before anything is sent, sealed batches keep their seq across
 restarts, and the epoch only changes when the journal itself is lost.
+
+Durability: WAL with `synchronous=FULL` fsyncs the WAL on every commit, so a committed group of
+events survives a kill -9 *and* a power loss. (`NORMAL` would survive a crashed process but could
+lose the last commits on power loss; since the agent acknowledges device messages to the broker
+only after the commit, that would lose data the devices consider delivered.) One commit covers a
+whole group of device messages, so the fsync is paid per group, not per event.
+
+Redelivery: the keys of the device messages whose events a group holds are committed in the same
+transaction; a message the broker delivers again after a crash (it was committed here but the
+acknowledgement never reached the broker) is recognised by `seen` and skipped.
 """
 
 from __future__ import annotations
@@ -10,8 +20,8 @@ import json
 import logging
 import sqlite3
 import threading
-from collections import deque
-from collections.abc import Sequence
+from collections import OrderedDict, deque
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +30,16 @@ from edge.outbox import Batch, bump_epoch
 logger = logging.getLogger(__name__)
 
 JOURNAL_FILE = "journal.sqlite"
+REMEMBER_KEYS = 100_000
 
 
 class SqliteOutbox:
     """Outbox backed by SQLite; sealed batches are also cached in memory (they never change)."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, remember_keys: int = REMEMBER_KEYS) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.path = data_dir / JOURNAL_FILE
+        self.remember_keys = remember_keys
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -38,6 +50,9 @@ class SqliteOutbox:
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT,"
             " batch_seq INTEGER, body TEXT NOT NULL)"
+        )
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS seen (key INTEGER PRIMARY KEY, n INTEGER NOT NULL)"
         )
         meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
         if "epoch" in meta:
@@ -52,9 +67,21 @@ class SqliteOutbox:
                     "INSERT INTO meta (key, value) VALUES (?, ?)",
                     [("epoch", self.epoch), ("next_seq", 1)],
                 )
+        self._next_id = 1 + int(
+            self._db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
+        )
+        self._last_id: dict[int, int] = {}
         self._batches: deque[Batch] = deque(self._load_batches())
+        first = self._db.execute("SELECT MIN(id) FROM events WHERE batch_seq IS NULL").fetchone()
+        self._first_unbatched = int(first[0]) if first[0] is not None else self._next_id
         self._unbatched = int(
             self._db.execute("SELECT COUNT(*) FROM events WHERE batch_seq IS NULL").fetchone()[0]
+        )
+        self._keys: OrderedDict[int, None] = OrderedDict(
+            (int(k), None) for (k,) in self._db.execute("SELECT key FROM seen ORDER BY n")
+        )
+        self._key_n = 1 + int(
+            self._db.execute("SELECT COALESCE(MAX(n), 0) FROM seen").fetchone()[0]
         )
         if self._batches or self._unbatched:
             logger.info(
@@ -67,22 +94,49 @@ class SqliteOutbox:
 
     def _load_batches(self) -> list[Batch]:
         rows = self._db.execute(
-            "SELECT batch_seq, body FROM events WHERE batch_seq IS NOT NULL ORDER BY batch_seq, id"
+            "SELECT batch_seq, id, body FROM events WHERE batch_seq IS NOT NULL"
+            " ORDER BY batch_seq, id"
         ).fetchall()
         grouped: dict[int, list[dict[str, Any]]] = {}
-        for seq, body in rows:
+        for seq, row_id, body in rows:
             grouped.setdefault(int(seq), []).append(json.loads(body))
+            self._last_id[int(seq)] = int(row_id)
         return [Batch(seq, tuple(events)) for seq, events in sorted(grouped.items())]
 
-    def append(self, events: Sequence[dict[str, Any]]) -> None:
-        """Commit events (wire form) to the journal."""
+    def append(self, events: Sequence[dict[str, Any]], keys: Iterable[int] = ()) -> None:
+        """Commit events (wire form), and the keys of the messages they came from, together."""
+        keys = list(keys)
         with self._lock, self._db:
             self._db.execute("BEGIN")
+            first = self._next_id
             self._db.executemany(
-                "INSERT INTO events (body) VALUES (?)",
-                [(json.dumps(e, separators=(",", ":")),) for e in events],
+                "INSERT INTO events (id, body) VALUES (?, ?)",
+                [(first + i, json.dumps(e, separators=(",", ":"))) for i, e in enumerate(events)],
             )
+            if keys:
+                n = self._key_n
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO seen (key, n) VALUES (?, ?)",
+                    [(k, n + i) for i, k in enumerate(keys)],
+                )
+                self._key_n += len(keys)
+                for k in keys:
+                    self._keys[k] = None
+                    self._keys.move_to_end(k)
+                if len(self._keys) > 2 * self.remember_keys:
+                    self._forget_keys()
+            self._next_id += len(events)
             self._unbatched += len(events)
+
+    def _forget_keys(self) -> None:
+        while len(self._keys) > self.remember_keys:
+            self._keys.popitem(last=False)
+        self._db.execute("DELETE FROM seen WHERE n < ?", (self._key_n - self.remember_keys,))
+
+    def seen(self, keys: Iterable[int]) -> set[int]:
+        """Which of these message keys were committed before (the message is a redelivery)."""
+        with self._lock:
+            return {k for k in keys if k in self._keys}
 
     def next_batch(self, max_events: int) -> Batch | None:
         """Seal up to max_events unbatched events into a batch with the next seq (None if none)."""
@@ -93,16 +147,19 @@ class SqliteOutbox:
             with self._db:
                 self._db.execute("BEGIN")
                 rows = self._db.execute(
-                    "SELECT id, body FROM events WHERE batch_seq IS NULL ORDER BY id LIMIT ?",
-                    (max_events,),
+                    "SELECT id, body FROM events WHERE id >= ? ORDER BY id LIMIT ?",
+                    (self._first_unbatched, max_events),
                 ).fetchall()
+                last = int(rows[-1][0])
                 self._db.execute(
-                    "UPDATE events SET batch_seq = ? WHERE batch_seq IS NULL AND id <= ?",
-                    (seq, rows[-1][0]),
+                    "UPDATE events SET batch_seq = ? WHERE id BETWEEN ? AND ?",
+                    (seq, self._first_unbatched, last),
                 )
                 self._db.execute("UPDATE meta SET value = ? WHERE key = 'next_seq'", (seq + 1,))
             self._next_seq = seq + 1
+            self._first_unbatched = last + 1
             self._unbatched -= len(rows)
+            self._last_id[seq] = last
             batch = Batch(seq, tuple(json.loads(body) for _, body in rows))
             self._batches.append(batch)
             return batch
@@ -115,14 +172,15 @@ class SqliteOutbox:
     def ack(self, seq: int) -> int:
         """Delete every batch with a seq up to and including `seq`; return how many."""
         with self._lock:
-            dropped = 0
+            dropped, last_id = 0, None
             while self._batches and self._batches[0].seq <= seq:
-                self._batches.popleft()
+                gone = self._batches.popleft()
+                last_id = self._last_id.pop(gone.seq, last_id)
                 dropped += 1
-            if dropped:
+            if last_id is not None:
                 with self._db:
                     self._db.execute("BEGIN")
-                    self._db.execute("DELETE FROM events WHERE batch_seq <= ?", (seq,))
+                    self._db.execute("DELETE FROM events WHERE id <= ?", (last_id,))
             return dropped
 
     def pending(self) -> int:

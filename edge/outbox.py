@@ -7,16 +7,23 @@ same interface and keep its epoch across restarts (`edge.journal.SqliteOutbox`).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import time
-from collections import deque
-from collections.abc import Sequence
+from collections import OrderedDict, deque
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 EPOCH_FILE = "epoch"
+
+
+def message_key(topic: str, payload: bytes) -> int:
+    """A 63-bit key naming one device message; a redelivered copy has the same key."""
+    digest = hashlib.blake2b(topic.encode() + b"\0" + payload, digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1
 
 
 @dataclass(frozen=True)
@@ -32,8 +39,11 @@ class Outbox(Protocol):
 
     epoch: int
 
-    def append(self, events: Sequence[dict[str, Any]]) -> None:
-        """Add events (wire form) after every event appended before."""
+    def append(self, events: Sequence[dict[str, Any]], keys: Iterable[int] = ()) -> None:
+        """Add events (wire form) after every event appended before, with their messages' keys."""
+
+    def seen(self, keys: Iterable[int]) -> set[int]:
+        """Which of these message keys were appended before (the message is a redelivery)."""
 
     def next_batch(self, max_events: int) -> Batch | None:
         """Seal up to max_events unbatched events into a batch with the next seq (None if none)."""
@@ -60,11 +70,21 @@ class MemoryOutbox:
         self._queue: deque[dict[str, Any]] = deque()
         self._batches: deque[Batch] = deque()
         self._next_seq = 1
+        self._keys: OrderedDict[int, None] = OrderedDict()
 
-    def append(self, events: Sequence[dict[str, Any]]) -> None:
-        """Add events (wire form) after every event appended before."""
+    def append(self, events: Sequence[dict[str, Any]], keys: Iterable[int] = ()) -> None:
+        """Add events (wire form) after every event appended before, with their messages' keys."""
         with self._lock:
             self._queue.extend(events)
+            for k in keys:
+                self._keys[k] = None
+            while len(self._keys) > 100_000:
+                self._keys.popitem(last=False)
+
+    def seen(self, keys: Iterable[int]) -> set[int]:
+        """Which of these message keys were appended before (the message is a redelivery)."""
+        with self._lock:
+            return {k for k in keys if k in self._keys}
 
     def next_batch(self, max_events: int) -> Batch | None:
         """Seal up to max_events unbatched events into a batch with the next seq (None if none)."""

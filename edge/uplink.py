@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -52,6 +53,7 @@ class UplinkSender:
             "events_sent": 0,
             "batches_acked": 0,
             "events_acked": 0,
+            "stale_acks": 0,
         }
 
     def notify_appended(self, now: float) -> None:
@@ -65,15 +67,29 @@ class UplinkSender:
         with self._lock:
             self._sent_at.clear()
 
-    def on_ack(self, epoch: int, seq: int) -> int:
-        """Central committed everything up to and including `seq`; returns batches dropped."""
+    def on_ack(self, epoch: int, seq: int, now: float | None = None) -> int:
+        """Central committed everything up to and including `seq`; returns batches dropped.
+
+        An ack that moves nothing while the next batch has been out for gap_resend_s is stale:
+        central gave up waiting for that batch (it went to another worker, or was lost), so
+        every unacked batch is sent again on the next pump instead of after ack_timeout_s.
+        """
+        now = time.monotonic() if now is None else now
         with self._lock:
             if epoch != self.outbox.epoch:
                 logger.info(
                     "ignoring ack for epoch %s (current epoch %s)", epoch, self.outbox.epoch
                 )
                 return 0
-            acked = [b for b in self.outbox.unacked() if b.seq <= seq]
+            unacked = self.outbox.unacked()
+            acked = [b for b in unacked if b.seq <= seq]
+            if not acked and unacked and unacked[0].seq == seq + 1:
+                sent = self._sent_at.get(unacked[0].seq)
+                if sent is not None and now - sent >= self.config.gap_resend_s:
+                    logger.info("stale ack %s: resending %d batch(es)", seq, len(unacked))
+                    self.stats["stale_acks"] += 1
+                    self._sent_at.clear()
+                return 0
             dropped = self.outbox.ack(seq)
             for b in acked:
                 self._sent_at.pop(b.seq, None)

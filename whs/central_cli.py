@@ -28,6 +28,45 @@ def serve(
 
 
 @app.command()
+def ingest(
+    client_id: str = typer.Option(
+        "", help="Fixed MQTT client id (persistent session); default WHS_INGEST_CLIENT_ID."
+    ),
+    log_level: str = typer.Option("info"),
+) -> None:
+    """Run one ingest worker (no API) in the shared subscription until SIGINT or SIGTERM."""
+    import signal
+    import threading
+
+    from central.db.engine import make_engine, make_session_factory
+    from central.deps import Container
+    from central.ingest.consumer import IngestWorker
+    from central.settings import get_settings
+
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = get_settings()
+    if client_id:
+        settings = settings.model_copy(update={"ingest_client_id": client_id})
+    engine = make_engine(settings.database_url)
+    container = Container(settings, make_session_factory(engine))
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    worker = IngestWorker(settings, container.sessions, container.tolerance)
+    worker.start()
+    typer.echo(f"ingest worker {worker.client_id} on {settings.mqtt_host}:{settings.mqtt_port}")
+    try:
+        while not done.wait(1.0):
+            pass
+    finally:
+        worker.stop()
+        engine.dispose()
+        typer.echo(f"ingest worker stopped after {worker.processed} message(s)")
+
+
+@app.command()
 def migrate() -> None:
     """Apply database migrations (WHS_DATABASE_URL)."""
     from central.db.engine import make_engine

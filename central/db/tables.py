@@ -281,3 +281,19 @@ class DeadLetter(Base):
     reason: Mapped[str] = mapped_column(Text)
     payload: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class DeviceEvent(Base):
+    """Every uplinked event, kept once: the raw event log, written with the edge's cursor."""
+
+    __tablename__ = "device_events"
+    __table_args__ = (Index("ix_device_events_source_ts", "source", "ts"),)
+    edge_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    epoch: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True)
+    type: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(64))
+    ts: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    data: Mapped[Any] = mapped_column(JSON)
+    ingested_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -35,6 +35,7 @@ class IngestWorker:
         client_id = (
             settings.ingest_client_id or f"central-ingest-{socket.gethostname()}-{os.getpid()}"
         )
+        self.client_id = client_id
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
@@ -88,7 +89,13 @@ class IngestWorker:
         self, client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage
     ) -> None:
         try:
-            outcome = ingest_raw(self.sessions, message.topic, bytes(message.payload), self.tolerance)
+            outcome = ingest_raw(
+                self.sessions,
+                message.topic,
+                bytes(message.payload),
+                self.tolerance,
+                gap_wait_s=self.settings.ingest_gap_wait_s,
+            )
         except Exception:
             # The database is unreachable or broken: leave the batch un-acked; the edge resends.
             logger.exception("could not ingest a batch from %s", message.topic)

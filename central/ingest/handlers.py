@@ -66,6 +66,9 @@ def _edge_dead_letter(session: Session, event: dict[str, Any], ctx: IngestContex
     )
 
 
+# High-volume or informational types: kept in the device_events log only, no domain handler.
+LOG_ONLY = frozenset({"rfid.tag_read", "edge.alarm"})
+
 HANDLERS: dict[str, Callable[[Session, dict[str, Any], IngestContext], None]] = {
     "rfid.gate_pass": _gate_pass,
     "scale.stable_weight": _stable_weight,

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from firmware_interfaces.validation import ContractError, decode_json, validate_event
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from central.common.clock import utcnow
+from central.common.clock import parse_utc, utcnow
 from central.common.errors import DomainError
 from central.db.engine import transaction
-from central.db.tables import EdgeCursor
+from central.db.tables import DeviceEvent, EdgeCursor
 from central.inbound.domain import WeightTolerance
-from central.ingest.handlers import HANDLERS, IngestContext, record_dead_letter
+from central.ingest.handlers import HANDLERS, LOG_ONLY, IngestContext, record_dead_letter
+
+GAP_POLL_S = 0.02
 
 logger = logging.getLogger(__name__)
 
@@ -32,12 +36,21 @@ class IngestOutcome:
     applied: int = 0
     dead_lettered: int = 0
     duplicate: bool = False
+    gap: bool = False
 
 
 def ingest_raw(
-    sessions: sessionmaker[Session], topic: str, raw: bytes, tolerance: WeightTolerance
+    sessions: sessionmaker[Session],
+    topic: str,
+    raw: bytes,
+    tolerance: WeightTolerance,
+    gap_wait_s: float = 0.0,
 ) -> IngestOutcome:
-    """Validate and apply one uplink message; malformed ones become dead letters."""
+    """Validate and apply one uplink message; malformed ones become dead letters.
+
+    A batch ahead of the edge's cursor (its predecessor is still on its way, often at another
+    worker of the shared subscription) is retried for up to gap_wait_s before giving up.
+    """
     try:
         batch = decode_json("uplink_batch", raw)
     except ContractError as exc:
@@ -45,12 +58,30 @@ def ingest_raw(
             record_dead_letter(session, "central", None, topic, str(exc), raw)
         logger.warning("uplink on %s dead-lettered: %s", topic, exc.reason)
         return IngestOutcome(None, None, None, dead_lettered=1)
-    for attempt in range(3):
+    deadline = time.monotonic() + gap_wait_s
+    races = 0
+    while True:
         try:
-            return apply_batch(sessions, batch, tolerance)
+            outcome = apply_batch(sessions, batch, tolerance)
         except IntegrityError:
-            # another worker created the same edge cursor first; read it and try again
-            logger.info("cursor race for %s, retry %d", batch["edge_id"], attempt + 1)
+            # another worker created the same edge cursor (or rows of this batch) first
+            races += 1
+            logger.info("cursor race for %s, retry %d", batch["edge_id"], races)
+            if races < 3:
+                continue
+            break
+        if not outcome.gap or time.monotonic() >= deadline:
+            if outcome.gap:
+                logger.info(
+                    "batch %s/%s/%s still ahead of cursor %s after %.2f s; edge will resend",
+                    batch["edge_id"],
+                    batch["epoch"],
+                    batch["seq"],
+                    outcome.ack_seq,
+                    gap_wait_s,
+                )
+            return outcome
+        time.sleep(GAP_POLL_S)
     raise RuntimeError(f"could not commit batch {batch['edge_id']}/{batch['epoch']}/{batch['seq']}")
 
 
@@ -70,16 +101,20 @@ def apply_batch(
         if seq <= last:
             return IngestOutcome(edge_id, epoch, last, duplicate=True)
         if seq != last + 1:
-            logger.info(
-                "batch %s/%s/%s ahead of cursor %s; waiting for the gap", edge_id, epoch, seq, last
-            )
-            return IngestOutcome(edge_id, epoch, last if last else None)
+            return IngestOutcome(edge_id, epoch, last if last else None, gap=True)
+        events = batch["events"]
+        _log_events(session, edge_id, epoch, seq, events)
         applied = dead = 0
-        for event in batch["events"]:
+        for event in events:
             try:
-                with session.begin_nested():
+                if event["type"] in LOG_ONLY:
                     validate_event(event)
-                    HANDLERS[event["type"]](session, event, ctx)
+                    if event["type"] == "edge.alarm" and event["data"]["active"]:
+                        logger.warning("edge %s raised an alarm: %s", edge_id, event["data"])
+                else:
+                    with session.begin_nested():
+                        validate_event(event)
+                        HANDLERS[event["type"]](session, event, ctx)
                 applied += 1
             except (ContractError, DomainError, KeyError, ValueError) as exc:
                 dead += 1
@@ -98,3 +133,32 @@ def apply_batch(
             cursor.last_seq = seq
             cursor.updated_at = utcnow()
     return IngestOutcome(edge_id, epoch, seq, applied, dead)
+
+
+def _ts(text: str) -> datetime | None:
+    try:
+        return parse_utc(text)
+    except ValueError:
+        return None
+
+
+def _log_events(
+    session: Session, edge_id: str, epoch: int, seq: int, events: list[dict[str, Any]]
+) -> None:
+    """Keep every event of the batch in device_events with one bulk insert."""
+    now = utcnow()
+    rows = [
+        {
+            "edge_id": edge_id,
+            "epoch": epoch,
+            "seq": seq,
+            "idx": idx,
+            "type": event["type"],
+            "source": event["source"],
+            "ts": _ts(event["ts"]),
+            "data": event["data"],
+            "ingested_at": now,
+        }
+        for idx, event in enumerate(events)
+    ]
+    session.execute(insert(DeviceEvent), rows)

@@ -20,6 +20,8 @@ from edge.config import BrokerConfig
 logger = logging.getLogger(__name__)
 
 MessageHandler = Callable[[str, bytes], None]
+# (topic, payload, mid, qos): the handler acknowledges the message itself with `ack(mid, qos)`.
+AckingHandler = Callable[[str, bytes, int, int], None]
 
 
 class BrokerError(RuntimeError):
@@ -47,6 +49,7 @@ class MqttCoordinator:
         *,
         will: Will | None = None,
         clean_session: bool = False,
+        manual_ack: bool = False,
         min_backoff_s: float = 0.2,
         max_backoff_s: float = 10.0,
     ) -> None:
@@ -62,7 +65,9 @@ class MqttCoordinator:
             client_id=client_id,
             clean_session=clean_session,
             protocol=mqtt.MQTTv311,
+            manual_ack=manual_ack,
         )
+        self.manual_ack = manual_ack
         if broker.username is not None:
             client.username_pw_set(broker.username, broker.password)
         if broker.tls:
@@ -86,6 +91,29 @@ class MqttCoordinator:
         """Route messages matching `topic_filter` to `handler(topic, payload)`."""
         self._subscriptions.append((topic_filter, qos))
         self._client.message_callback_add(topic_filter, self._guarded(handler))
+
+    def subscribe_acking(self, topic_filter: str, handler: AckingHandler, qos: int = 1) -> None:
+        """Route messages to `handler(topic, payload, mid, qos)`, which must call `ack` later.
+
+        Needs `manual_ack=True`: the broker keeps an unacked QoS 1 message and delivers it again
+        after a reconnect, so a message is only gone once the handler has made it durable.
+        """
+        if not self.manual_ack:
+            raise ValueError(f"{self.name}: subscribe_acking needs manual_ack=True")
+        self._subscriptions.append((topic_filter, qos))
+
+        def call(_client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+            try:
+                handler(message.topic, bytes(message.payload), message.mid, message.qos)
+            except Exception:
+                logger.exception("%s: handler failed for a message on %s", self.name, message.topic)
+
+        self._client.message_callback_add(topic_filter, call)
+
+    def ack(self, mid: int, qos: int) -> None:
+        """Acknowledge a message taken by an acking handler (QoS 0 needs none)."""
+        if qos > 0 and self.manual_ack:
+            self._client.ack(mid, qos)
 
     def on_connected(self, callback: Callable[[], None]) -> None:
         """Call `callback` after every successful (re)connect, once subscriptions are requested."""
@@ -142,6 +170,8 @@ class MqttCoordinator:
             except Exception:
                 # A handler bug must not kill the network thread (and with it every device).
                 logger.exception("%s: handler failed for a message on %s", self.name, message.topic)
+            if self.manual_ack and message.qos > 0:
+                self._client.ack(message.mid, message.qos)
 
         return call
 
@@ -174,3 +204,5 @@ class MqttCoordinator:
 
     def _handle_unrouted(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
         logger.debug("%s: no handler for %s", self.name, message.topic)
+        if self.manual_ack and message.qos > 0:
+            self._client.ack(message.mid, message.qos)

@@ -7,12 +7,12 @@ from datetime import datetime
 from firmware_interfaces import topics
 
 from edge.config import RfidGateConfig
-from edge.converters.rfid import GatePassTracker, parse_rfid_reads
+from edge.converters.rfid import GatePassTracker, TagReadEmitter, parse_rfid_reads
 from edge.events import Event
 
 
 class RfidGateAdapter:
-    """One gate: decodes its read batches and tracks its passes."""
+    """One gate: decodes its read batches into passes (or, in `reads` mode, into tag reads)."""
 
     kind = topics.RFID
     channel = topics.READS
@@ -26,10 +26,21 @@ class RfidGateAdapter:
             outer_antennas=config.outer_antennas,
             inner_antennas=config.inner_antennas,
         )
+        self.reads = (
+            TagReadEmitter(config.id, dedup_window_s=config.dedup_window_s)
+            if config.mode == "reads"
+            else None
+        )
+        self._batches = 0
 
     def handle(self, payload: bytes, received_at: datetime) -> list[Event]:
-        """Feed one reads payload; ContractError if unusable; returns passes it closed."""
+        """Feed one reads payload; ContractError if unusable; returns passes closed or reads."""
         batch = parse_rfid_reads(payload, self.config.id)
+        if self.reads is not None:
+            self._batches += 1
+            if self._batches % 1000 == 0:
+                self.reads.forget_old()
+            return self.reads.add(batch)
         return self.tracker.add(batch.reads, received_at)
 
     def poll(self, now: datetime) -> list[Event]:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from firmware_interfaces.validation import ContractError
 
 from edge.converters import decode
-from edge.events import GATE_PASS, Event, format_ts, parse_ts
+from edge.events import GATE_PASS, TAG_READ, Event, format_ts, parse_ts
 
 SCHEMA = "rfid_reads"
 IN, OUT, UNKNOWN = "in", "out", "unknown"
@@ -237,3 +237,40 @@ class GatePassTracker:
             "tags": tags,
         }
         return Event(GATE_PASS, self.gate_id, ended, data)
+
+
+class TagReadEmitter:
+    """Gate in `reads` mode: one rfid.tag_read event per de-duplicated tag sighting."""
+
+    def __init__(self, gate_id: str, *, dedup_window_s: float) -> None:
+        self.gate_id = gate_id
+        self.dedup = Deduplicator(dedup_window_s)
+        self.duplicates_dropped = 0
+        self._latest: datetime | None = None
+
+    def add(self, batch: ReadBatch) -> list[Event]:
+        """Events for the reads of one batch whose tag was not seen within the window."""
+        events = []
+        for read in batch.reads:
+            if self.dedup.is_repeat(read.epc, read.first_seen, read.last_seen):
+                self.duplicates_dropped += 1
+                continue
+            if self._latest is None or read.last_seen > self._latest:
+                self._latest = read.last_seen
+            data = {
+                "gate_id": self.gate_id,
+                "epc": read.epc,
+                "antenna": read.antenna,
+                "peak_rssi": read.peak_rssi,
+                "first_seen": format_ts(read.first_seen),
+                "last_seen": format_ts(read.last_seen),
+                "read_count": read.read_count,
+                "reader_seq": batch.seq,
+            }
+            events.append(Event(TAG_READ, self.gate_id, read.first_seen, data))
+        return events
+
+    def forget_old(self) -> None:
+        """Drop tags last seen more than a window before the newest read (bounds memory)."""
+        if self._latest is not None:
+            self.dedup.forget_before(self._latest)

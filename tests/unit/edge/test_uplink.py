@@ -161,3 +161,20 @@ def test_epoch_is_persisted_and_only_grows(tmp_path):
 def test_epoch_stays_above_any_previous_one_even_if_the_clock_is_behind(tmp_path):
     (tmp_path / "epoch").write_text("99999999999\n")
     assert bump_epoch(tmp_path) == 100000000000
+
+
+def test_a_stale_ack_resends_from_the_acked_point_without_waiting_for_the_timeout():
+    sender, outbox, wire = make(ack_timeout_s=10.0, gap_resend_s=0.5)
+    add(sender, outbox, 9, now=0.0)
+    sender.pump(0.0)
+    assert wire.seqs == [1, 2]
+    sender.on_ack(7, 1, now=0.1)  # batch 2 went to another worker that has not committed yet
+    sender.pump(0.1)
+    assert wire.seqs == [1, 2, 3]
+    assert sender.on_ack(7, 1, now=0.2) == 0  # a repeat so soon: batch 3 may still be in transit
+    sender.pump(0.2)
+    assert wire.seqs == [1, 2, 3]
+    sender.on_ack(7, 1, now=0.8)  # central gave up waiting for batch 2: resend now, not at 10 s
+    sender.pump(0.8)
+    assert wire.seqs == [1, 2, 3, 2, 3]
+    assert sender.stats["stale_acks"] == 1

@@ -1,0 +1,203 @@
+"""Device messages -> journal in group commits, acknowledged to the broker only once durable.
+
+The network thread only queues messages (`offer`); the agent thread takes everything queued,
+converts it and commits the events of the whole group in one journal transaction (`drain`), then
+acknowledges the group's QoS 1 messages. A crash before the commit leaves them unacknowledged,
+so the broker delivers them again; a crash after the commit but before the acknowledgement makes
+the broker deliver a copy the journal recognises by its key.
+
+When the journal holds `journal_max_events` unacked events it is full, and the policy decides:
+- `block`: messages are held unacknowledged (the broker stops sending at its in-flight window and
+  queues the rest) until central's acks make room; QoS 0 messages, which the broker will not
+  hold, are kept in memory up to `MAX_HELD` and counted as `dropped_qos0` beyond it;
+- `reject-new`: messages are acknowledged but not journaled; each is kept whole in the local
+  dead-letter table with the reason and counted as `rejected`.
+Either way an `edge.alarm` event (`journal_full`, active true) goes to central when the journal
+fills, and another (active false) once it is below 90 % again; both bypass the limit.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from edge.config import UplinkConfig
+from edge.deadletter import DeadLetter, DeadLetterStore
+from edge.events import ALARM, Event, format_ts
+from edge.outbox import Outbox, message_key
+from edge.router import DeviceRouter
+
+logger = logging.getLogger(__name__)
+
+MAX_GROUP = 5000  # device messages per journal transaction
+MAX_HELD = 100_000  # QoS 0 messages held in memory while the journal is full (block)
+RESUME_AT = 0.9  # a full journal is "ok" again below this share of its capacity
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A device message as received, with what is needed to acknowledge it."""
+
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+    received_at: datetime
+
+
+class Intake:
+    """Queues device messages and commits them to the journal in groups (see module doc)."""
+
+    def __init__(
+        self,
+        edge_id: str,
+        config: UplinkConfig,
+        router: DeviceRouter,
+        outbox: Outbox,
+        dead_letters: DeadLetterStore,
+        ack: Callable[[int, int], None],
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.edge_id = edge_id
+        self.config = config
+        self.router = router
+        self.outbox = outbox
+        self.dead_letters = dead_letters
+        self._ack = ack
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._queue: deque[Incoming] = deque()
+        self.full = False
+        self.counters = {
+            "received": 0,
+            "converted": 0,
+            "dead_lettered": 0,
+            "ignored": 0,
+            "events": 0,
+            "redelivered": 0,
+            "rejected": 0,
+            "dropped_qos0": 0,
+            "journal_full": 0,
+            "bad_acks": 0,
+        }
+
+    def offer(self, topic: str, payload: bytes, mid: int, qos: int) -> None:
+        """Queue one device message (network thread); it is acknowledged after its commit."""
+        message = Incoming(topic, payload, mid, qos, self._clock())
+        with self._lock:
+            if qos == 0 and self.full and len(self._queue) >= MAX_HELD:
+                self.counters["dropped_qos0"] += 1
+                if self.counters["dropped_qos0"] % 1000 == 1:
+                    logger.error(
+                        "journal full: %d QoS 0 device message(s) dropped so far",
+                        self.counters["dropped_qos0"],
+                    )
+                return
+            self._queue.append(message)
+
+    def queued(self) -> int:
+        """Device messages received but not yet committed (or rejected)."""
+        with self._lock:
+            return len(self._queue)
+
+    def drain(self, extra: list[Event] | None = None) -> int:
+        """Commit what is queued (and `extra` events) as groups; returns messages taken."""
+        taken = 0
+        extra_events = list(extra or [])
+        while True:
+            self._update_full_state()
+            if self.full and self.config.when_full == "block":
+                self._commit([], extra_events)
+                return taken
+            with self._lock:
+                group = [self._queue.popleft() for _ in range(min(MAX_GROUP, len(self._queue)))]
+            if not group and not extra_events:
+                return taken
+            taken += len(group)
+            if self.full:
+                self._reject(group)
+                group = []
+            self._commit(group, extra_events)
+            extra_events = []
+            if not group:
+                with self._lock:
+                    if not self._queue:
+                        return taken
+
+    def _update_full_state(self) -> None:
+        pending, capacity = self.outbox.pending(), self.config.journal_max_events
+        if not self.full and pending >= capacity:
+            self.full = True
+            self.counters["journal_full"] += 1
+            logger.error(
+                "journal full (%d of %d events unacked by central): policy %s",
+                pending,
+                capacity,
+                self.config.when_full,
+            )
+            self._alarm(True, pending)
+        elif self.full and pending < capacity * RESUME_AT:
+            self.full = False
+            logger.warning("journal has room again (%d of %d events)", pending, capacity)
+            self._alarm(False, pending)
+
+    def _alarm(self, active: bool, pending: int) -> None:
+        now = self._clock()
+        data = {
+            "alarm": "journal_full",
+            "active": active,
+            "policy": self.config.when_full,
+            "pending": pending,
+            "capacity": self.config.journal_max_events,
+            "rejected": self.counters["rejected"],
+            "ts": format_ts(now),
+        }
+        self.outbox.append([Event(ALARM, self.edge_id, now, data).to_wire()])
+
+    def _reject(self, group: list[Incoming]) -> None:
+        reason = (
+            f"journal full ({self.config.journal_max_events} events unacked by central);"
+            " policy reject-new"
+        )
+        for m in group:
+            self.dead_letters.add(DeadLetter(m.topic, reason, m.payload, m.received_at))
+            self.counters["received"] += 1
+            self.counters["rejected"] += 1
+            self._ack(m.mid, m.qos)
+
+    def _commit(self, group: list[Incoming], extra: list[Event]) -> None:
+        keys = [message_key(m.topic, m.payload) for m in group]
+        known = self.outbox.seen(keys)
+        events = list(extra)
+        fresh: list[int] = []
+        for m, key in zip(group, keys, strict=True):
+            if key in known:
+                self.counters["redelivered"] += 1
+                continue
+            known.add(key)
+            fresh.append(key)
+            events.extend(self._convert(m))
+        if events or fresh:
+            self.outbox.append([e.to_wire() for e in events], fresh)
+            self.counters["events"] += len(events)
+        for m in group:
+            self._ack(m.mid, m.qos)
+
+    def _convert(self, m: Incoming) -> list[Event]:
+        self.counters["received"] += 1
+        routed = self.router.route(m.topic, m.payload, m.received_at)
+        if routed.dead_letter is not None:
+            letter = routed.dead_letter
+            logger.warning("dead letter from %s: %s", m.topic, letter.reason)
+            self.counters["dead_lettered"] += 1
+            self.dead_letters.add(letter)
+            return [letter.to_event(self.edge_id)]
+        if routed.ignored:
+            self.counters["ignored"] += 1
+            return []
+        self.counters["converted"] += 1
+        return routed.events
