@@ -14,8 +14,10 @@ from firmware_interfaces.validation import ContractError, decode_json
 
 from edge.adapters.coordinator import BrokerError, MqttCoordinator, Will
 from edge.config import EdgeConfig
+from edge.control import EdgeControl
 from edge.deadletter import DeadLetter, DeadLetterStore
 from edge.events import Event, format_ts, utc_now
+from edge.health import Heartbeat
 from edge.intake import Intake
 from edge.journal import SqliteOutbox
 from edge.outbox import Batch, MemoryOutbox, Outbox, bump_epoch
@@ -85,6 +87,17 @@ class EdgeAgent:
             topics.edge_topic(config.site, config.edge_id, topics.ACK), self._on_ack
         )
         self.uplink.on_connected(self._on_uplink_connected)
+        # OPC UA devices, commands from central and the heartbeat (docs/opcua.md).
+        self.control = EdgeControl(config, self._accept, self._publish_control, clock)
+        self.uplink.subscribe(self.control.command_topic, self.control.on_command)
+        self.heartbeat = Heartbeat(
+            config.edge_id,
+            config.heartbeat_s,
+            self.stats,
+            self.control.devices,
+            lambda body: self._publish_control(self._status_topic, body, retain=True),
+            clock,
+        )
 
     @property
     def epoch(self) -> int:
@@ -107,6 +120,8 @@ class EdgeAgent:
         self.uplink.start()
         if self.devices is not self.uplink:
             self.devices.start()
+        self.control.start()
+        self.heartbeat.start()
 
     def wait_connected(self, timeout_s: float = 10.0) -> bool:
         """Block until the device and uplink connections are up; returns whether they are."""
@@ -123,6 +138,8 @@ class EdgeAgent:
         if self._stopped:
             return
         self._stopped = True
+        self.heartbeat.stop()
+        self.control.stop()
         with self._lock:
             self._append(self.router.flush())
             self._append([])  # commit and acknowledge device messages still queued
@@ -183,6 +200,17 @@ class EdgeAgent:
         self.intake.drain(events)
         if self.intake.counters["events"] != before:
             self.sender.notify_appended(time.monotonic())
+
+    def _accept(self, events: list[Event], dead: list[DeadLetter]) -> None:
+        """Events and dead letters from adapters with threads of their own (OPC UA, commands)."""
+        for letter in dead:
+            self.dead_letters.add(letter)
+        with self._lock:
+            self._append(events + [letter.to_event(self.config.edge_id) for letter in dead])
+        self._wake.set()
+
+    def _publish_control(self, topic: str, payload: bytes, retain: bool = False) -> None:
+        self.uplink.publish(topic, payload, qos=1, retain=retain)
 
     def _on_ack(self, topic: str, payload: bytes) -> None:
         try:

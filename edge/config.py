@@ -17,6 +17,9 @@ JOURNALS = ("sqlite", "memory")
 WHEN_FULL = ("block", "reject-new")
 GATE_MODES = ("passes", "reads")
 SCALE = "scale"
+OPCUA = "opcua"
+SECURITY_POLICIES = ("Basic256Sha256",)
+SECURITY_MODES = ("SignAndEncrypt", "Sign")
 
 
 class ConfigError(ValueError):
@@ -73,7 +76,42 @@ class ScaleConfig:
     kind: str = SCALE
 
 
-DeviceConfig = RfidGateConfig | ScaleConfig
+@dataclass(frozen=True)
+class OpcUaSecurity:
+    """Certificates for a secured OPC UA channel (policy Basic256Sha256)."""
+
+    certificate: Path
+    private_key: Path
+    server_certificate: Path | None = None
+    policy: str = "Basic256Sha256"
+    mode: str = "SignAndEncrypt"
+
+
+@dataclass(frozen=True)
+class OpcUaConfig:
+    """An OPC UA server (PLC, AGV or robot-arm controller): what to subscribe, how, and methods."""
+
+    id: str
+    endpoint: str
+    nodes: tuple[str, ...] = ()
+    browse_root: str | None = None
+    publishing_interval_ms: float = 500.0
+    sampling_interval_ms: float | None = None
+    queue_size: int = 10
+    max_nodes_per_subscription: int = 1000
+    connections: int = 1
+    methods_object: str | None = None
+    method_timeout_s: float = 10.0
+    request_timeout_s: float = 4.0
+    reconnect_min_s: float = 0.5
+    reconnect_max_s: float = 30.0
+    username: str | None = None
+    password: str | None = None
+    security: OpcUaSecurity | None = None
+    kind: str = OPCUA
+
+
+DeviceConfig = RfidGateConfig | ScaleConfig | OpcUaConfig
 
 
 @dataclass(frozen=True)
@@ -87,6 +125,7 @@ class EdgeConfig:
     uplink_broker: BrokerConfig | None = None
     uplink: UplinkConfig = field(default_factory=UplinkConfig)
     devices: tuple[DeviceConfig, ...] = ()
+    heartbeat_s: float = 10.0
 
     @property
     def effective_uplink_broker(self) -> BrokerConfig:
@@ -237,10 +276,95 @@ def _parse_uplink(raw: Any) -> UplinkConfig:
     )
 
 
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{where}: expected a non-empty string")
+    return value
+
+
+def _parse_opcua_security(raw: Any, where: str) -> OpcUaSecurity:
+    keys = {"policy", "mode", "certificate", "private_key", "server_certificate"}
+    d = _take(raw, where, keys)
+    policy = d.get("policy", "Basic256Sha256")
+    if policy not in SECURITY_POLICIES:
+        raise ConfigError(f"{where}.policy: expected one of {SECURITY_POLICIES}, got {policy!r}")
+    mode = d.get("mode", "SignAndEncrypt")
+    if mode not in SECURITY_MODES:
+        raise ConfigError(f"{where}.mode: expected one of {SECURITY_MODES}, got {mode!r}")
+    server_cert = d.get("server_certificate")
+    return OpcUaSecurity(
+        certificate=Path(_text(d.get("certificate"), f"{where}.certificate")),
+        private_key=Path(_text(d.get("private_key"), f"{where}.private_key")),
+        server_certificate=None
+        if server_cert is None
+        else Path(_text(server_cert, f"{where}.server_certificate")),
+        policy=policy,
+        mode=mode,
+    )
+
+
+def _parse_opcua(raw: dict[str, Any], where: str) -> OpcUaConfig:
+    keys = {f for f in OpcUaConfig.__dataclass_fields__ if f != "security"} | {"security"}
+    d = _take(raw, where, keys)
+    base = OpcUaConfig(id="x", endpoint="x")
+    endpoint = _text(d.get("endpoint"), f"{where}.endpoint")
+    if not endpoint.startswith("opc.tcp://"):
+        raise ConfigError(f"{where}.endpoint: expected opc.tcp://host:port, got {endpoint!r}")
+    nodes = d.get("nodes") or []
+    if not isinstance(nodes, list):
+        raise ConfigError(f"{where}.nodes: expected a list of node ids")
+    browse_root = d.get("browse_root")
+    if bool(nodes) == (browse_root is not None):
+        raise ConfigError(f"{where}: give either nodes or browse_root (exactly one)")
+
+    def num(key: str, minimum: float, integer: bool = False, strict: bool = False) -> Any:
+        value = _number(
+            d.get(key, getattr(base, key)),
+            f"{where}.{key}",
+            minimum=minimum,
+            integer=integer,
+            strict=strict,
+        )
+        return value if integer else float(value)
+
+    sampling = d.get("sampling_interval_ms")
+    reconnect_min, reconnect_max = num("reconnect_min_s", 0, strict=True), num("reconnect_max_s", 0)
+    if reconnect_max < reconnect_min:
+        raise ConfigError(f"{where}.reconnect_max_s: must be >= reconnect_min_s")
+    for key in ("username", "password", "methods_object"):
+        if d.get(key) is not None:
+            _text(d[key], f"{where}.{key}")
+    return OpcUaConfig(
+        id=_ident(d.get("id"), f"{where}.id"),
+        endpoint=endpoint,
+        nodes=tuple(_text(n, f"{where}.nodes[{i}]") for i, n in enumerate(nodes)),
+        browse_root=None if browse_root is None else _text(browse_root, f"{where}.browse_root"),
+        publishing_interval_ms=num("publishing_interval_ms", 10),
+        sampling_interval_ms=None
+        if sampling is None
+        else float(_number(sampling, f"{where}.sampling_interval_ms", minimum=0)),
+        queue_size=num("queue_size", 1, integer=True),
+        max_nodes_per_subscription=num("max_nodes_per_subscription", 1, integer=True),
+        connections=num("connections", 1, integer=True),
+        methods_object=d.get("methods_object"),
+        method_timeout_s=num("method_timeout_s", 0, strict=True),
+        request_timeout_s=num("request_timeout_s", 0, strict=True),
+        reconnect_min_s=reconnect_min,
+        reconnect_max_s=reconnect_max,
+        username=d.get("username"),
+        password=d.get("password"),
+        security=None
+        if d.get("security") is None
+        else _parse_opcua_security(d["security"], f"{where}.security"),
+    )
+
+
 def _parse_device(raw: Any, where: str) -> DeviceConfig:
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected a mapping with id and kind")
     kind = raw.get("kind")
+    if kind == OPCUA:
+        return _parse_opcua(raw, where)
     if kind == RFID_GATE:
         d = _take(
             raw,
@@ -307,7 +431,7 @@ def _parse_device(raw: Any, where: str) -> DeviceConfig:
                 )
             ),
         )
-    raise ConfigError(f"{where}.kind: expected {RFID_GATE!r} or {SCALE!r}, got {kind!r}")
+    raise ConfigError(f"{where}.kind: expected {RFID_GATE!r}, {SCALE!r} or {OPCUA!r}, got {kind!r}")
 
 
 def parse_edge_config(raw: Any, base_dir: Path | None = None) -> EdgeConfig:
@@ -315,7 +439,8 @@ def parse_edge_config(raw: Any, base_dir: Path | None = None) -> EdgeConfig:
     d = _take(
         raw,
         "config",
-        {"edge_id", "site", "data_dir", "broker", "uplink_broker", "uplink", "devices"},
+        {"edge_id", "site", "data_dir", "broker", "uplink_broker", "uplink", "devices"}
+        | {"heartbeat_s"},
     )
     if "edge_id" not in d or "site" not in d:
         raise ConfigError("config: edge_id and site are required")
@@ -346,6 +471,7 @@ def parse_edge_config(raw: Any, base_dir: Path | None = None) -> EdgeConfig:
         else parse_broker(d["uplink_broker"], "uplink_broker"),
         uplink=_parse_uplink(d.get("uplink")),
         devices=devices,
+        heartbeat_s=float(_number(d.get("heartbeat_s", 10.0), "heartbeat_s", minimum=0.1)),
     )
 
 

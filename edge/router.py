@@ -11,7 +11,7 @@ from firmware_interfaces.validation import ContractError
 
 from edge.adapters.mqtt_rfid import RfidGateAdapter
 from edge.adapters.mqtt_scale import ScaleAdapter
-from edge.config import EdgeConfig, RfidGateConfig
+from edge.config import EdgeConfig, OpcUaConfig, RfidGateConfig
 from edge.converters.status import parse_device_status
 from edge.deadletter import DeadLetter
 from edge.events import Event
@@ -52,6 +52,8 @@ class DeviceRouter:
         self.site = config.site
         self.adapters: dict[str, Adapter] = {}
         for device in config.devices:
+            if isinstance(device, OpcUaConfig):
+                continue  # served by its own OPC UA adapter, not over MQTT
             self.adapters[device.id] = (
                 RfidGateAdapter(device)
                 if isinstance(device, RfidGateConfig)
