@@ -55,3 +55,31 @@ def devices(
     finally:
         standins.stop()
         typer.echo(f"stand-ins stopped: {standins.published()}")
+
+
+@app.command()
+def opcua(
+    tags: int = typer.Option(100, "--tags", min=1, help="Number of changing tags."),
+    rate: float = typer.Option(1.0, "--rate", min=0.0, help="Changes per second of every tag."),
+    port: int = typer.Option(4840, "--port", help="TCP port to listen on."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    log_level: str = typer.Option("INFO", help="Logging level."),
+) -> None:
+    """Run a generic OPC UA controller stand-in (tags, Reset/SetSetpoint/Wait) until Ctrl-C."""
+    from simulators.opcua_controller import ControllerConfig, OpcUaControllerStandIn
+
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    done = threading.Event()
+    signal.signal(signal.SIGINT, lambda _s, _f: done.set())
+    signal.signal(signal.SIGTERM, lambda _s, _f: done.set())
+    server = OpcUaControllerStandIn(ControllerConfig(tags=tags, rate_hz=rate, port=port, host=host))
+    server.start()
+    typer.echo(f"OPC UA stand-in on {server.endpoint}: {tags} tags at {rate} Hz")
+    try:
+        while not done.wait(1.0):
+            pass
+    finally:
+        server.stop()
+        typer.echo(f"OPC UA stand-in stopped after {server.ticks} ticks")
