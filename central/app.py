@@ -12,10 +12,13 @@ from fastapi.responses import JSONResponse
 
 from central.auth import api as auth_api
 from central.auth import service as auth_service
+from central.commands import api as commands_api
+from central.commands.mqtt import EdgeLink
 from central.common.errors import DomainError
 from central.db.engine import make_engine, make_session_factory, transaction
 from central.db.migrate import upgrade
 from central.deps import Container
+from central.edges import api as edges_api
 from central.inbound import api as inbound_api
 from central.ingest import api as ingest_api
 from central.ingest.consumer import IngestWorker
@@ -23,6 +26,7 @@ from central.inventory import api as inventory_api
 from central.ops import api as ops_api
 from central.settings import Settings, get_settings
 from central.telemetry import api as telemetry_api
+from central.telemetry.history import HISTORY_KEY, history_for
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +37,8 @@ def create_app(settings: Settings | None = None, run_ingest: bool | None = None)
     engine = make_engine(settings.database_url)
     container = Container(settings=settings, sessions=make_session_factory(engine))
     ingest_on = settings.ingest_enabled if run_ingest is None else run_ingest
+    history = history_for(settings)  # InfluxDB or the SQL table, reached through the session
+    container.sessions.configure(info={HISTORY_KEY: history})
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -43,11 +49,18 @@ def create_app(settings: Settings | None = None, run_ingest: bool | None = None)
         if worker:
             worker.start()
         app.state.ingest = worker
+        link = EdgeLink(settings, container.sessions) if ingest_on else None
+        if link:
+            link.start()
+        app.state.edge_link = link
         try:
             yield
         finally:
+            if link:
+                link.stop()
             if worker:
                 worker.stop()
+            history.close()
             engine.dispose()
 
     app = FastAPI(
@@ -58,6 +71,8 @@ def create_app(settings: Settings | None = None, run_ingest: bool | None = None)
     )
     app.state.container = container
     for module in (ops_api, auth_api, inventory_api, inbound_api, telemetry_api, ingest_api):
+        app.include_router(module.router)
+    for module in (commands_api, edges_api):
         app.include_router(module.router)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -19,8 +19,8 @@ def alembic_config(url: str = "") -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database behind `engine` to `revision`."""
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Bring the database behind `engine` to `revision` (every head until branches merge)."""
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection

@@ -13,6 +13,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -179,6 +180,7 @@ class Device(Base):
     location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
     online: Mapped[bool | None] = mapped_column(Boolean)
     last_seen: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    edge_id: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class Asn(Base):
@@ -297,3 +299,49 @@ class DeviceEvent(Base):
     ts: Mapped[datetime | None] = mapped_column(UtcDateTime())
     data: Mapped[Any] = mapped_column(JSON)
     ingested_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+class Command(Base):
+    """A command to a device through its edge; its id is the idempotency key."""
+
+    __tablename__ = "commands"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    edge_id: Mapped[str] = mapped_column(String(64), index=True)
+    target: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    deadline: Mapped[datetime] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    detail: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class EdgeHealth(Base):
+    """The last status (and heartbeat details) of each edge agent."""
+
+    __tablename__ = "edges"
+    edge_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    site: Mapped[str] = mapped_column(String(32))
+    online: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(String(16))
+    status_ts: Mapped[datetime] = mapped_column(UtcDateTime())
+    health: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class TelemetrySample(Base):
+    """Device measurement history when no InfluxDB is configured."""
+
+    __tablename__ = "telemetry_samples"
+    __table_args__ = (Index("ix_telemetry_samples_series", "device_id", "tag", "ts"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(64))
+    tag: Mapped[str] = mapped_column(String(128))
+    ts: Mapped[datetime] = mapped_column(UtcDateTime())
+    value: Mapped[float | None] = mapped_column(Float)
+    text: Mapped[str | None] = mapped_column(Text)
+    quality: Mapped[str] = mapped_column(String(16))
+    edge_id: Mapped[str | None] = mapped_column(String(64))

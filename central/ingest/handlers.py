@@ -15,6 +15,7 @@ from central.db.tables import DeadLetter
 from central.inbound import service as inbound
 from central.inbound.domain import WeightTolerance
 from central.telemetry import service as telemetry
+from central.telemetry.history import Sample, history_of, sample_from_event
 
 
 @dataclass(frozen=True)
@@ -45,11 +46,20 @@ def _stable_weight(session: Session, event: dict[str, Any], ctx: IngestContext) 
     inbound.record_weighing(
         session, data["scale_id"], kg, parse_utc(data["settled_at"]), ctx.tolerance, ctx.edge_id
     )
+    settled = parse_utc(data["settled_at"])
+    weight = Sample(data["scale_id"], "kg", settled, float(kg), edge_id=ctx.edge_id)
+    history_of(session).write(session, [weight])
 
 
-def _device_status(session: Session, event: dict[str, Any], _ctx: IngestContext) -> None:
+def _device_status(session: Session, event: dict[str, Any], ctx: IngestContext) -> None:
     data = event["data"]
-    telemetry.record_status(session, data["device_id"], data["online"], parse_utc(data["ts"]))
+    telemetry.record_status(
+        session, data["device_id"], data["online"], parse_utc(data["ts"]), ctx.edge_id
+    )
+
+
+def _telemetry_sample(session: Session, event: dict[str, Any], ctx: IngestContext) -> None:
+    history_of(session).write(session, [sample_from_event(event["data"], ctx.edge_id)])
 
 
 def _edge_dead_letter(session: Session, event: dict[str, Any], ctx: IngestContext) -> None:
@@ -73,6 +83,7 @@ HANDLERS: dict[str, Callable[[Session, dict[str, Any], IngestContext], None]] = 
     "rfid.gate_pass": _gate_pass,
     "scale.stable_weight": _stable_weight,
     "device.status": _device_status,
+    "telemetry.sample": _telemetry_sample,
     "edge.dead_letter": _edge_dead_letter,
 }
 

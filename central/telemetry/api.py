@@ -23,6 +23,9 @@ class DeviceCreate(BaseModel):
     kind: str
     site: str
     location: str | None = None
+    edge_id: str | None = Field(
+        default=None, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
+    )
 
 
 class DevicePublic(BaseModel):
@@ -31,6 +34,7 @@ class DevicePublic(BaseModel):
     location: str | None
     online: bool | None
     last_seen: datetime | None
+    edge_id: str | None
 
 
 def _public(device: Device, location: str | None) -> DevicePublic:
@@ -40,6 +44,7 @@ def _public(device: Device, location: str | None) -> DevicePublic:
         location=location,
         online=device.online,
         last_seen=device.last_seen,
+        edge_id=device.edge_id,
     )
 
 
@@ -50,6 +55,7 @@ def register(
     """Register a device (admin)."""
     site = inventory.get_site(session, body.site)
     device = service.register_device(session, site, body.device_id, body.kind, body.location)
+    device.edge_id = body.edge_id
     return _public(device, body.location)
 
 

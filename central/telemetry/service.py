@@ -34,11 +34,18 @@ def register_device(
     return device
 
 
-def record_status(session: Session, device_id: str, online: bool, ts: datetime) -> Device:
-    """Update a device's twin with a status report (older reports do not overwrite newer)."""
+def record_status(
+    session: Session, device_id: str, online: bool, ts: datetime, edge_id: str | None = None
+) -> Device:
+    """Update a device's twin with a status report (older reports do not overwrite newer).
+
+    The edge that reported it is remembered as the one serving the device (for commands).
+    """
     device = session.scalar(select(Device).where(Device.device_id == device_id))
     if device is None:
         raise NotFound(f"device {device_id!r} is not registered")
+    if edge_id is not None and device.edge_id != edge_id:
+        device.edge_id = edge_id
     if device.last_seen is None or ts >= device.last_seen:
         device.online = online
         device.last_seen = ts
