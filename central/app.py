@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,6 +25,8 @@ from central.ingest import api as ingest_api
 from central.ingest.consumer import IngestWorker
 from central.inventory import api as inventory_api
 from central.ops import api as ops_api
+from central.orders import api as orders_api
+from central.outbound import api as outbound_api
 from central.settings import Settings, get_settings
 from central.telemetry import api as telemetry_api
 from central.telemetry.history import HISTORY_KEY, history_for
@@ -70,7 +73,17 @@ def create_app(settings: Settings | None = None, run_ingest: bool | None = None)
         lifespan=lifespan,
     )
     app.state.container = container
-    for module in (ops_api, auth_api, inventory_api, inbound_api, telemetry_api, ingest_api):
+    app.state.db_gate = asyncio.Semaphore(settings.db_concurrency)
+    for module in (
+        ops_api,
+        auth_api,
+        inventory_api,
+        inbound_api,
+        telemetry_api,
+        ingest_api,
+        orders_api,
+        outbound_api,
+    ):
         app.include_router(module.router)
     for module in (commands_api, edges_api):
         app.include_router(module.router)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -30,9 +30,28 @@ class Container:
             self.settings.receiving_weight_tolerance_kg,
         )
 
+    @property
+    def pack_tolerance(self) -> WeightTolerance:
+        """Pack-station weight tolerance from settings."""
+        return WeightTolerance(
+            self.settings.packing_weight_tolerance_pct, self.settings.packing_weight_tolerance_kg
+        )
 
-def get_container(request: Request) -> Container:
-    """The app's container."""
+
+async def db_gate(request: Request) -> AsyncIterator[None]:
+    """Admit a bounded number of requests to the database at once.
+
+    Sync endpoints and their response serialisation share one thread pool. Without this gate,
+    a burst of requests can fill that pool with threads waiting for a database lock while the
+    lock holder waits for a thread to finish its response: a deadlock until timeouts fire.
+    The gate waits on the event loop, so it holds no thread.
+    """
+    async with request.app.state.db_gate:
+        yield
+
+
+def get_container(request: Request, _gate: Annotated[None, Depends(db_gate)]) -> Container:
+    """The app's container (behind the database gate)."""
     container: Container = request.app.state.container
     return container
 

@@ -54,6 +54,11 @@ def seed_demo(session: Session, site_code: str = "wh1", user_password: str | Non
     site = inventory.create_site(session, site_code, "Bonded warehouse 1 / 保税仓 1")
     receiving = inventory.create_zone(session, site, "RECV", "Receiving", "receiving")
     storage = inventory.create_zone(session, site, "STOR", "Shelving", "storage")
+    packing = inventory.create_zone(session, site, "PACK", "Packing", "packing")
+    inventory.create_location(
+        session, site, "PACK-01", LocationKind.PACKING, packing, x=0.0, y=-2.0
+    )
+    telemetry.register_device(session, site, "scale-pack-01", "scale", "PACK-01")
     for index, (dock, gate, scale) in enumerate(DEMO_DOCKS):
         inventory.create_location(
             session, site, dock, LocationKind.DOCK, receiving, x=float(index * 6), y=-4.0

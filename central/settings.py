@@ -20,6 +20,7 @@ class Settings(BaseSettings):
 
     mode: Literal["dev", "test", "prod"] = "dev"
     database_url: str = "sqlite:///./var/whs.db"
+    db_concurrency: int = Field(default=12, ge=1, le=1000)
     secret_key: SecretStr = SecretStr(DEV_SECRET)
     access_token_minutes: int = Field(default=480, ge=1, le=7 * 24 * 60)
     admin_username: str = "admin"
@@ -39,6 +40,8 @@ class Settings(BaseSettings):
     receiving_weight_tolerance_pct: Decimal = Field(default=Decimal("2.0"), ge=0)
     receiving_weight_tolerance_kg: Decimal = Field(default=Decimal("0.5"), ge=0)
     default_pallet_tare_kg: Decimal = Field(default=Decimal("25.0"), ge=0)
+    packing_weight_tolerance_pct: Decimal = Field(default=Decimal("5.0"), ge=0)
+    packing_weight_tolerance_kg: Decimal = Field(default=Decimal("0.05"), ge=0)
 
     influx_url: str = ""
     influx_token: SecretStr = SecretStr("")

@@ -144,6 +144,7 @@ class Stock(Base):
     sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
     lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"))
     qty: Mapped[int] = mapped_column(Integer)
+    reserved: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class StockMove(Base):
@@ -299,6 +300,171 @@ class DeviceEvent(Base):
     ts: Mapped[datetime | None] = mapped_column(UtcDateTime())
     data: Mapped[Any] = mapped_column(JSON)
     ingested_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Order(Base):
+    """A customer order from a sales channel; idempotent by (channel, channel_order_id)."""
+
+    __tablename__ = "orders"
+    __table_args__ = (UniqueConstraint("channel", "channel_order_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    channel_order_id: Mapped[str] = mapped_column(String(64))
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    customer_name: Mapped[str] = mapped_column(String(128))
+    customer_email: Mapped[str] = mapped_column(String(256), index=True)
+    ship_to: Mapped[dict[str, Any]] = mapped_column(JSON)
+    address_key: Mapped[str] = mapped_column(String(512))
+    currency: Mapped[str] = mapped_column(String(3))
+    total_amount: Mapped[Decimal] = mapped_column(Numeric(18, 4))
+    payment_status: Mapped[str] = mapped_column(String(16))
+    carrier: Mapped[str] = mapped_column(String(32))
+    risk_score: Mapped[int] = mapped_column(Integer, default=0)
+    problems: Mapped[list[str]] = mapped_column(JSON)
+    processed_automatically: Mapped[bool] = mapped_column(Boolean)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    wave_id: Mapped[int | None] = mapped_column(ForeignKey("waves.id"), index=True)
+    ordered_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class OrderLine(Base):
+    __tablename__ = "order_lines"
+    __table_args__ = (CheckConstraint("qty >= 0", name="qty_not_negative"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    sku_id: Mapped[int | None] = mapped_column(ForeignKey("skus.id"))
+    sku_code: Mapped[str] = mapped_column(String(64))
+    qty: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[Decimal] = mapped_column(Numeric(18, 4))
+    qty_allocated: Mapped[int] = mapped_column(Integer, default=0)
+    qty_picked: Mapped[int] = mapped_column(Integer, default=0)
+    qty_short: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Reservation(Base):
+    """Stock set aside for an order line at one location and lot."""
+
+    __tablename__ = "reservations"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_line_id: Mapped[int] = mapped_column(
+        ForeignKey("order_lines.id", ondelete="CASCADE"), index=True
+    )
+    stock_id: Mapped[int] = mapped_column(ForeignKey("stock.id"), index=True)
+    qty: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+
+
+class Wave(Base):
+    __tablename__ = "waves"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    carrier: Mapped[str | None] = mapped_column(String(32))
+    zone: Mapped[str | None] = mapped_column(String(32))
+    cutoff: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class PickBatch(Base):
+    """One picker tour: orders of a wave grouped under the cart's capacity, with its path."""
+
+    __tablename__ = "pick_batches"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    assignee: Mapped[str | None] = mapped_column(String(64), index=True)
+    path_length: Mapped[float] = mapped_column()
+    path_method: Mapped[str] = mapped_column(String(16))
+
+
+class PickLine(Base):
+    """Go to a location, take qty of a SKU lot, put it into the order's tote."""
+
+    __tablename__ = "pick_lines"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("pick_batches.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    reservation_id: Mapped[int] = mapped_column(ForeignKey("reservations.id"))
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"))
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"))
+    qty: Mapped[int] = mapped_column(Integer)
+    qty_picked: Mapped[int] = mapped_column(Integer, default=0)
+    tote: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    short_reason: Mapped[str | None] = mapped_column(String(64))
+    done_by: Mapped[str | None] = mapped_column(String(64))
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class CountTask(Base):
+    """Count a location (raised by a short pick, a discrepancy or the cycle count plan)."""
+
+    __tablename__ = "count_tasks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    sku_id: Mapped[int | None] = mapped_column(ForeignKey("skus.id"))
+    reason: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Parcel(Base):
+    """A packed parcel: its tote, the weights, and when it was closed and shipped."""
+
+    __tablename__ = "parcels"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    tote: Mapped[str] = mapped_column(String(32))
+    expected_kg: Mapped[Decimal] = mapped_column(Kg)
+    measured_kg: Mapped[Decimal | None] = mapped_column(Kg)
+    status: Mapped[str] = mapped_column(String(16))
+    packed_by: Mapped[str] = mapped_column(String(64))
+    closed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    shipped_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class OutboxEvent(Base):
+    """A domain event committed with the change that caused it, delivered afterwards."""
+
+    __tablename__ = "outbox_events"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    topic: Mapped[str] = mapped_column(String(64), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class WebhookSubscription(Base):
+    __tablename__ = "webhook_subscriptions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(512))
+    secret: Mapped[str] = mapped_column(String(128))
+    topics: Mapped[list[str]] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class WebhookDelivery(Base):
+    """One event to one subscriber: retried with backoff until delivered or given up."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("event_id", "subscription_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("outbox_events.id"), index=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("webhook_subscriptions.id"))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
 
 class Command(Base):
     """A command to a device through its edge; its id is the idempotency key."""

@@ -20,6 +20,7 @@ from central.db.tables import (
     Device,
     Discrepancy,
     GatePass,
+    Location,
     Site,
     Sku,
     Weighing,
@@ -196,7 +197,9 @@ def record_weighing(
 ) -> Weighing:
     """Store a stable weight; at a dock with an arrived ASN it completes the receipt check."""
     device = _device_dock(session, scale_id)
-    asn = _open_asn_at(session, device.location_id)  # type: ignore[arg-type]
+    location = session.get(Location, device.location_id)
+    at_dock = location is not None and location.kind == LocationKind.DOCK
+    asn = _open_asn_at(session, device.location_id) if at_dock else None  # type: ignore[arg-type]
     weighing = Weighing(
         scale_id=scale_id,
         asn_id=asn.id if asn else None,
@@ -206,6 +209,8 @@ def record_weighing(
     )
     session.add(weighing)
     session.flush()
+    if not at_dock:
+        return weighing  # e.g. a pack-station scale: packing reads it from there
     if asn is None:
         _raise_unexpected(session, scale_id, "weight", {"kg": str(kg)})
     else:

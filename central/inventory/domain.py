@@ -17,6 +17,8 @@ class LocationKind(StrEnum):
     PICK_FACE = "pick_face"
     DOCK = "dock"
     STAGING = "staging"
+    PACKING = "packing"
+    TOTE = "tote"
     VIRTUAL = "virtual"
 
 
@@ -43,6 +45,7 @@ class MoveReason(StrEnum):
     TRANSFER = "transfer"
     ADJUSTMENT = "adjustment"
     PICK = "pick"
+    PACK = "pack"
     SHIP = "ship"
 
 
