@@ -1,0 +1,82 @@
+"""A stream of numbered RFID read messages for fault tests and benchmarks.
+
+Every read carries a distinct EPC that encodes (gate number, message seq, index in message), so a
+test can tell exactly which reads reached central, how often and in what order.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+
+import paho.mqtt.client as mqtt
+from firmware_interfaces import topics
+from paho.mqtt.enums import CallbackAPIVersion
+
+
+def stream_epc(gate_no: int, seq: int, idx: int) -> str:
+    """The EPC (24 hex digits) of read `idx` of message `seq` of gate `gate_no`."""
+    return f"E2{gate_no:06X}{seq:010X}{idx:06X}"
+
+
+def parse_stream_epc(epc: str) -> tuple[int, int, int]:
+    """(gate number, message seq, index) back from a stream EPC."""
+    return int(epc[2:8], 16), int(epc[8:18], 16), int(epc[18:24], 16)
+
+
+def reads_payload(gate_id: str, gate_no: int, seq: int, count: int, now: datetime) -> bytes:
+    """An rfid_reads message with `count` distinct reads, all first seen at `now`."""
+    ts = now.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    reads = [
+        {"epc": stream_epc(gate_no, seq, i), "antenna": 1, "peak_rssi": -55.0, "first_seen": ts}
+        for i in range(count)
+    ]
+    body = {"reader_id": gate_id, "seq": seq, "sent_at": ts, "reads": reads}
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+class ReadPublisher:
+    """One device connection publishing QoS 1 read messages in order, resending until acked."""
+
+    def __init__(
+        self, host: str, port: int, username: str, password: str, site: str, gate_id: str
+    ) -> None:
+        self.topic = topics.device_topic(site, topics.RFID, gate_id, topics.READS)
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"pub-{gate_id}",
+            clean_session=False,
+            protocol=mqtt.MQTTv311,
+        )
+        self.client.username_pw_set(username, password)
+        self.client.reconnect_delay_set(min_delay=1, max_delay=2)
+        self.client.max_inflight_messages_set(1000)
+        self.client.max_queued_messages_set(0)
+        self.client.connect_async(host, port, keepalive=30)
+        self.client.loop_start()
+
+    def publish_sure(self, payload: bytes, timeout_s: float = 60.0) -> None:
+        """Publish and wait for the broker's PUBACK, publishing again after a lost connection."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if not self.client.is_connected():
+                time.sleep(0.05)
+                continue
+            info = self.client.publish(self.topic, payload, qos=1)
+            try:
+                info.wait_for_publish(timeout=3.0)
+            except (RuntimeError, ValueError):
+                continue
+            if info.is_published():
+                return
+        raise TimeoutError(f"{self.topic}: no PUBACK within {timeout_s} s")
+
+    def publish(self, payload: bytes, qos: int = 1) -> mqtt.MQTTMessageInfo:
+        """Publish without waiting (benchmarks)."""
+        return self.client.publish(self.topic, payload, qos=qos)
+
+    def close(self) -> None:
+        """Disconnect."""
+        self.client.disconnect()
+        self.client.loop_stop()
