@@ -27,6 +27,8 @@ from central.inventory import api as inventory_api
 from central.ops import api as ops_api
 from central.orders import api as orders_api
 from central.outbound import api as outbound_api
+from central.outbox import api as outbox_api
+from central.outbox.webhooks import WebhookDispatcher
 from central.settings import Settings, get_settings
 from central.telemetry import api as telemetry_api
 from central.telemetry.history import HISTORY_KEY, history_for
@@ -56,9 +58,14 @@ def create_app(settings: Settings | None = None, run_ingest: bool | None = None)
         if link:
             link.start()
         app.state.edge_link = link
+        dispatcher = WebhookDispatcher(container.sessions) if settings.webhooks_enabled else None
+        if dispatcher:
+            dispatcher.start()
         try:
             yield
         finally:
+            if dispatcher:
+                dispatcher.stop()
             if link:
                 link.stop()
             if worker:
@@ -83,6 +90,7 @@ def create_app(settings: Settings | None = None, run_ingest: bool | None = None)
         ingest_api,
         orders_api,
         outbound_api,
+        outbox_api,
     ):
         app.include_router(module.router)
     for module in (commands_api, edges_api):

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     default_pallet_tare_kg: Decimal = Field(default=Decimal("25.0"), ge=0)
     packing_weight_tolerance_pct: Decimal = Field(default=Decimal("5.0"), ge=0)
     packing_weight_tolerance_kg: Decimal = Field(default=Decimal("0.05"), ge=0)
+    webhooks_enabled: bool = True
 
     influx_url: str = ""
     influx_token: SecretStr = SecretStr("")

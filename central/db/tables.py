@@ -511,3 +511,11 @@ class TelemetrySample(Base):
     text: Mapped[str | None] = mapped_column(Text)
     quality: Mapped[str] = mapped_column(String(16))
     edge_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class DispatchCursor(Base):
+    """How far a background dispatcher has fanned out the outbox (by event id)."""
+
+    __tablename__ = "dispatch_cursors"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(BigInteger)
