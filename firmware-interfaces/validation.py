@@ -92,6 +92,8 @@ EVENT_DATA_SCHEMAS = {
     "telemetry.sample": "event_telemetry_sample",
     "rfid.tag_read": "event_tag_read",
     "edge.alarm": "event_alarm",
+    "agv.state": "event_agv_state",
+    "agv.connection": "event_agv_connection",
 }
 
 

@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
 
 # Roles a broker account can have; the ACL each gets is below in `_acl_lines`.
 CENTRAL, EDGE, DEVICE, SIM = "central", "edge", "device", "sim"
+AGV = "agv"  # a VDA 5050 vehicle: username = serial number
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ def _acl_lines(account: BrokerAccount) -> list[str]:
             f"topic read whs/+/+/devices/+/{account.username}/cmd",
             "topic read whs/+/+/sim/#",
         ]
+    elif account.role == AGV:
+        lines += [f"topic readwrite uagv/v2/+/{account.username}/#"]
     elif account.role == SIM:
         lines += ["topic readwrite whs/+/+/sim/#"]
     else:
