@@ -121,6 +121,45 @@ def check_stitching(previous_base_end: Mapping[str, Any], update: Mapping[str, A
         )
 
 
+def check_order_stream(orders: list[Mapping[str, Any]]) -> None:
+    """Rules across the orders sent to one vehicle, in sending order: headerIds grow by one;
+    per orderId the orderUpdateId grows by one, every update stitches onto the previous
+    decision point, and no released node or edge is ever sent again with other content."""
+    base: dict[int, str] = {}
+    prev: Mapping[str, Any] | None = None
+    for i, order in enumerate(orders):
+        check_order_rules(order)
+        if prev is not None and order["headerId"] != prev["headerId"] + 1:
+            raise ProtocolError(f"order {i}: headerId {order['headerId']} after {prev['headerId']}")
+        if prev is None or order["orderId"] != prev["orderId"]:
+            if order["orderUpdateId"] != 0:
+                raise ProtocolError(f"order {i}: a new order starts at orderUpdateId 0")
+            if order["nodes"][0]["sequenceId"] != 0:
+                raise ProtocolError(f"order {i}: a new order's first sequenceId is 0")
+            base = {}
+        else:
+            if order["orderUpdateId"] != prev["orderUpdateId"] + 1:
+                raise ProtocolError(
+                    f"order {i}: orderUpdateId {order['orderUpdateId']} after "
+                    f"{prev['orderUpdateId']}"
+                )
+            check_stitching(base_end(prev), order)
+            for item in order["nodes"][1:] + order["edges"]:
+                if item["sequenceId"] in base:
+                    raise ProtocolError(
+                        f"order {i}: sequenceId {item['sequenceId']} is already in the base"
+                    )
+        for n in order["nodes"]:
+            if n["released"]:
+                if base.get(n["sequenceId"], n["nodeId"]) != n["nodeId"]:
+                    raise ProtocolError(f"order {i}: base node {n['sequenceId']} changed")
+                base[n["sequenceId"]] = n["nodeId"]
+        for e in order["edges"]:
+            if e["released"]:
+                base[e["sequenceId"]] = e["edgeId"]
+        prev = order
+
+
 class HeaderTracker:
     """Checks that received headerIds grow per (sender, topic); counts gaps and repeats."""
 
@@ -153,6 +192,7 @@ __all__ = [
     "ProtocolError",
     "base_end",
     "check_order_rules",
+    "check_order_stream",
     "check_stitching",
     "header",
     "timestamp",

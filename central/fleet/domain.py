@@ -1,0 +1,121 @@
+"""Fleet domain: vehicles, transport tasks and the legs of a mission (no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+
+class TaskKind(StrEnum):
+    """What is carried where."""
+
+    TOTE = "tote"  # pick station -> pack station
+    PALLET = "pallet"  # dock -> reserve
+
+
+class TaskStatus(StrEnum):
+    """Lifecycle of a transport task."""
+
+    PENDING = "pending"
+    ASSIGNED = "assigned"
+    CARRYING = "carrying"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class VehicleStatus(StrEnum):
+    """What the fleet may ask of a vehicle."""
+
+    IDLE = "idle"
+    BUSY = "busy"
+    CHARGING = "charging"
+    OFFLINE = "offline"
+    BLOCKED = "blocked"
+
+
+@dataclass
+class TransportTask:
+    """Carry one load from a source station to a destination station."""
+
+    id: str
+    kind: TaskKind
+    source: int
+    dest: int
+    load_id: str
+    status: TaskStatus = TaskStatus.PENDING
+    vehicle: str | None = None
+    attempts: int = 0
+    created_s: float = 0.0
+    done_s: float | None = None
+    vehicles: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Leg:
+    """Drive to `goal` and run one action there (pick, drop, startCharging or none)."""
+
+    goal: int
+    action: str | None = None
+    task_id: str | None = None
+
+
+@dataclass
+class Vehicle:
+    """One AGV as the fleet sees it."""
+
+    serial: str
+    home: int
+    cell: int
+    status: VehicleStatus = VehicleStatus.IDLE
+    online: bool = True
+    battery: float = 100.0
+    charging: bool = False
+    driving: bool = False
+    paused: bool = False
+    task_id: str | None = None
+    legs: list[Leg] = field(default_factory=list)
+    order_id: str = ""
+    orders: int = 0
+    route_passed: list[int] = field(default_factory=list)
+    needs_plan: bool = False
+    action_id: str | None = None
+    action_done: bool = False
+    busy_s: float = 0.0
+    last_progress_s: float = 0.0
+    errors: list[str] = field(default_factory=list)
+    position: tuple[float, float] = (0.0, 0.0)
+
+
+class RouteNodeLike(Protocol):
+    """A node of a route (edge.vda5050.orders.RouteNode satisfies this)."""
+
+    node_id: str
+    x: float
+    y: float
+    actions: tuple[dict[str, Any], ...]
+
+
+class VehicleLink(Protocol):
+    """How the fleet talks to vehicles (the VDA 5050 master adapter, or a fake)."""
+
+    def send_route(
+        self, serial: str, order_id: str, route: list[Any], released: int
+    ) -> dict[str, Any]:
+        """Send an order or order update releasing the first `released` route nodes."""
+
+    def instant(self, serial: str, action_type: str, **params: Any) -> dict[str, Any]:
+        """Send one instant action."""
+
+    def forget_order(self, serial: str) -> None:
+        """The vehicle's order is gone (cancelled); the next route is a new order."""
+
+
+@dataclass(frozen=True)
+class FleetNode:
+    """A route node as the fleet sends it: VDA 5050 nodeId, position and actions."""
+
+    node_id: str
+    x: float
+    y: float
+    actions: tuple[dict[str, Any], ...] = ()

@@ -1,0 +1,471 @@
+"""The fleet manager: assigns tasks, plans conflict-free paths, releases them stepwise, reacts.
+
+It runs `tick()` on a clock of simulated (or real) seconds; vehicle reports arrive through
+`on_state` / `on_connection` from any thread and are applied at the next tick.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from central.fleet.domain import (
+    FleetNode,
+    Leg,
+    TaskKind,
+    TaskStatus,
+    TransportTask,
+    Vehicle,
+    VehicleLink,
+    VehicleStatus,
+)
+from central.fleet.layout import DOCK, PACK, PICK, RESERVE, Layout
+from central.fleet.traffic import Traffic
+from optimization.agv_assignment import assign_tasks
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FleetConfig:
+    """Timing and policies of the fleet."""
+
+    step_s: float = 1.0  # simulated seconds per plan step (cell length / speed)
+    lookahead: int = 2  # steps before its planned time a node may be released
+    max_base: int = 3  # released nodes ahead of the vehicle at most
+    low_battery_pct: float = 25.0  # below this a vehicle goes home to charge
+    resume_pct: float = 80.0  # charged enough to work again
+    top_up_pct: float = 95.0  # idle vehicles at home charge below this
+
+
+class FleetManager:
+    """Vehicles, tasks, traffic and their VDA 5050 orders."""
+
+    def __init__(
+        self,
+        layout: Layout,
+        link: VehicleLink,
+        clock: Callable[[], float],
+        homes: dict[str, str],
+        config: FleetConfig | None = None,
+    ) -> None:
+        self.layout, self.link, self.clock = layout, link, clock
+        self.config = config or FleetConfig()
+        self.traffic = Traffic(layout.grid, lookahead=self.config.lookahead)
+        self.vehicles: dict[str, Vehicle] = {}
+        self.tasks: dict[str, TransportTask] = {}
+        self.locked: dict[int, str] = {}  # station cell -> task id
+        self.paused = False
+        self.estopped = False
+        self._resetting = False
+        self._inbox: list[tuple[str, str, Any]] = []
+        self._lock = threading.RLock()
+        self._ids = itertools.count(1)
+        self.plan_ms: list[float] = []
+        self.plan_failures = 0
+        self.events: list[tuple[float, str, str]] = []  # (t, vehicle or task, what)
+        self._blocked_by: dict[str, set[int]] = {}
+        now = self._step()
+        for serial, node in homes.items():
+            cell = layout.cell_of(node)
+            self.vehicles[serial] = Vehicle(serial, cell, cell, position=layout.position(cell))
+            self.traffic.park(serial, cell, now)
+
+    # --- inputs (any thread) ---------------------------------------------------------------
+    def on_state(self, serial: str, state: dict[str, Any]) -> None:
+        """A VDA 5050 state message arrived."""
+        with self._lock:
+            self._inbox.append((serial, "state", state))
+
+    def on_connection(self, serial: str, connection_state: str) -> None:
+        """A VDA 5050 connection message arrived (ONLINE, OFFLINE, CONNECTIONBROKEN)."""
+        with self._lock:
+            self._inbox.append((serial, "connection", connection_state))
+
+    def submit(self, kind: TaskKind, source: str, dest: str, load_id: str = "") -> TransportTask:
+        """Queue a transport task between two station nodes."""
+        src, dst = self.layout.cell_of(source), self.layout.cell_of(dest)
+        expected = {TaskKind.TOTE: (PICK, PACK), TaskKind.PALLET: (DOCK, RESERVE)}[kind]
+        if (self.layout.kind(src), self.layout.kind(dst)) != expected:
+            raise ValueError(f"a {kind} task goes from a {expected[0]} to a {expected[1]} node")
+        with self._lock:
+            task = TransportTask(
+                f"T{next(self._ids):05d}", kind, src, dst, load_id or "", created_s=self.clock()
+            )
+            if not task.load_id:
+                task.load_id = task.id
+            self.tasks[task.id] = task
+            return task
+
+    def pause_all(self) -> None:
+        """Every vehicle pauses (startPause); nothing new is released."""
+        with self._lock:
+            self.paused = True
+            for v in self._online():
+                self.link.instant(v.serial, "startPause")
+
+    def resume_all(self) -> None:
+        """Every vehicle resumes (stopPause)."""
+        with self._lock:
+            self.paused = False
+            for v in self._online():
+                self.link.instant(v.serial, "stopPause")
+
+    def emergency_stop(self) -> None:
+        """Every vehicle cancels its order and stops at its next node; dispatch halts."""
+        with self._lock:
+            self.estopped = True
+            for v in self._online():
+                self.link.instant(v.serial, "cancelOrder")
+                self.link.forget_order(v.serial)
+
+    def release_emergency_stop(self) -> None:
+        """Start again: once every vehicle stands still, plans restart from where they are."""
+        with self._lock:
+            self.estopped = False
+            self._resetting = True
+
+    # --- the loop --------------------------------------------------------------------------
+    def tick(self) -> None:
+        """Apply reports, handle upsets, assign, plan, release and send order updates."""
+        with self._lock:
+            inbox, self._inbox = self._inbox, []
+            for serial, kind, body in inbox:
+                if serial not in self.vehicles:
+                    continue
+                if kind == "state":
+                    self._apply_state(self.vehicles[serial], body)
+                else:
+                    self._apply_connection(self.vehicles[serial], body)
+            if self.estopped:
+                return
+            if self._resetting:
+                if any(v.driving for v in self._online()):
+                    return
+                self._reset()
+            now = self._step()
+            self._assign()
+            self._charging_policy()
+            for v in self.vehicles.values():
+                if v.online and v.needs_plan and v.legs:
+                    self._plan(v, now)
+            if not self.paused:
+                for v in self.vehicles.values():
+                    if v.online and v.serial in self.traffic.plans:
+                        self._release(v, now)
+
+    def run(self, stop: threading.Event, period_s: float = 0.01) -> None:
+        """Tick until `stop` is set (the real-time loop of a deployment or a test)."""
+        while not stop.is_set():
+            try:
+                self.tick()
+            except Exception:
+                logger.exception("fleet tick failed")
+            stop.wait(period_s)
+
+    # --- views (API) -----------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """Vehicles with positions and planned paths, tasks, and fleet flags (for a live map)."""
+        with self._lock:
+            return {
+                "paused": self.paused,
+                "emergency_stop": self.estopped,
+                "vehicles": [self.vehicle_view(v) for v in self.vehicles.values()],
+                "tasks": [self.task_view(t) for t in self.tasks.values()],
+            }
+
+    def vehicle_view(self, v: Vehicle) -> dict[str, Any]:
+        """One vehicle as JSON."""
+        return {
+            "serial": v.serial,
+            "status": v.status.value,
+            "online": v.online,
+            "node": self.layout.node_id(v.cell),
+            "x": v.position[0],
+            "y": v.position[1],
+            "battery_pct": v.battery,
+            "charging": v.charging,
+            "task_id": v.task_id,
+            "order_id": v.order_id,
+            "path": [self.layout.node_id(c) for c in self.traffic.route(v.serial)],
+            "errors": list(v.errors),
+        }
+
+    def task_view(self, t: TransportTask) -> dict[str, Any]:
+        """One task as JSON."""
+        return {
+            "id": t.id,
+            "kind": t.kind.value,
+            "source": self.layout.node_id(t.source),
+            "dest": self.layout.node_id(t.dest),
+            "load_id": t.load_id,
+            "status": t.status.value,
+            "vehicle": t.vehicle,
+            "vehicles": list(t.vehicles),
+            "attempts": t.attempts,
+            "created_s": t.created_s,
+            "done_s": t.done_s,
+        }
+
+    # --- internals -------------------------------------------------------------------------
+    def _step(self) -> int:
+        return int(self.clock() / self.config.step_s)
+
+    def _online(self) -> list[Vehicle]:
+        return [v for v in self.vehicles.values() if v.online]
+
+    def _log(self, who: str, what: str) -> None:
+        self.events.append((self.clock(), who, what))
+        logger.info("%s: %s", who, what)
+
+    def _apply_connection(self, v: Vehicle, state: str) -> None:
+        if state == "ONLINE":
+            if not v.online:
+                v.online = True
+                v.status = VehicleStatus.IDLE
+                self.traffic.blocked -= self._blocked_by.pop(v.serial, set())
+                self.traffic.park(v.serial, v.cell, self._step())
+                self.link.forget_order(v.serial)
+                self._log(v.serial, "back online")
+            return
+        if not v.online:
+            return
+        v.online = False
+        v.status = VehicleStatus.OFFLINE
+        self._log(v.serial, f"connection {state}")
+        released = self.traffic.drop(v.serial)
+        cells = {v.cell, *(x.cell for x in released)}
+        self._blocked_by[v.serial] = cells - self.traffic.blocked
+        self.traffic.blocked |= cells
+        self._requeue(v, f"vehicle {v.serial} went offline")
+        for other in self.traffic.touching(cells):
+            self.vehicles[other].needs_plan = True
+
+    def _requeue(self, v: Vehicle, why: str) -> None:
+        task = self.tasks.get(v.task_id or "")
+        if task is not None and task.status not in (TaskStatus.DONE, TaskStatus.FAILED):
+            task.status = TaskStatus.PENDING
+            task.vehicle = None
+            self._unlock(task)
+            self._log(task.id, f"reassigning: {why}")
+        v.task_id = None
+        v.legs = []
+        v.needs_plan = False
+
+    def _unlock(self, task: TransportTask) -> None:
+        for cell in (task.source, task.dest):
+            if self.locked.get(cell) == task.id:
+                del self.locked[cell]
+
+    def _apply_state(self, v: Vehicle, s: dict[str, Any]) -> None:
+        v.battery = float(s["batteryState"]["batteryCharge"])
+        v.charging = bool(s["batteryState"]["charging"])
+        v.driving = bool(s["driving"])
+        v.paused = bool(s.get("paused", False))
+        pos = s.get("agvPosition")
+        if pos:
+            v.position = (float(pos["x"]), float(pos["y"]))
+        v.errors = [e["errorType"] for e in s.get("errors", [])]
+        if not v.online:
+            return
+        try:
+            cell = self.layout.cell_of(s["lastNodeId"])
+        except KeyError:
+            return
+        if s["orderId"] == v.order_id and v.order_id:
+            passed = self.traffic.reached(v.serial, cell)
+            if passed is not None:
+                v.route_passed += passed
+                if cell != v.cell:
+                    v.last_progress_s = self.clock()
+                v.cell = cell
+        if v.action_id:
+            for a in s.get("actionStates", []):
+                if a["actionId"] == v.action_id and a["actionStatus"] in ("FINISHED", "FAILED"):
+                    v.action_done = True
+        blocked = [e for e in s.get("errors", []) if e["errorType"] == "pathBlocked"]
+        if blocked and v.status != VehicleStatus.BLOCKED:
+            self._on_blocked(v, blocked[0])
+        elif not blocked and v.status == VehicleStatus.BLOCKED:
+            v.status = VehicleStatus.BUSY if v.legs else VehicleStatus.IDLE
+        self._advance(v)
+
+    def _on_blocked(self, v: Vehicle, error: dict[str, Any]) -> None:
+        refs = {r["referenceKey"]: r["referenceValue"] for r in error.get("errorReferences", [])}
+        try:
+            cell = self.layout.cell_of(refs.get("nodeId", ""))
+        except KeyError:
+            return
+        self._log(v.serial, f"path blocked at {refs.get('nodeId')}; re-planning around it")
+        v.status = VehicleStatus.BLOCKED
+        self.traffic.blocked.add(cell)
+        self.link.instant(v.serial, "cancelOrder")
+        self.link.forget_order(v.serial)
+        self.traffic.park(v.serial, v.cell, self._step())
+        for other in self.traffic.touching({cell, v.cell}, but=v.serial):
+            self.vehicles[other].needs_plan = True
+        if v.legs and v.legs[0].goal == cell:
+            self._requeue(v, "its station is blocked")
+        elif v.legs:
+            v.needs_plan = True
+            v.order_id = ""
+
+    def _advance(self, v: Vehicle) -> None:
+        """Finish the current leg when the vehicle rests at its goal and its action is done."""
+        if not v.legs or v.needs_plan or v.order_id == "":
+            return
+        leg = v.legs[0]
+        plan = self.traffic.plans.get(v.serial)
+        if plan is None or len(plan.visits) != 1 or v.cell != leg.goal:
+            return
+        if leg.action and not v.action_done:
+            return
+        v.legs.pop(0)
+        v.action_id, v.action_done = None, False
+        task = self.tasks.get(leg.task_id or "")
+        now = self.clock()
+        if task is not None and leg.action == "pick":
+            task.status = TaskStatus.CARRYING
+            self.locked.pop(task.source, None)
+        if task is not None and leg.action == "drop":
+            task.status = TaskStatus.DONE
+            task.done_s = now
+            self.locked.pop(task.dest, None)
+            v.task_id = None
+            self._log(task.id, f"done by {v.serial}")
+        v.order_id = ""
+        if v.legs:
+            v.needs_plan = True
+        else:
+            v.status = VehicleStatus.IDLE
+
+    def _charging_policy(self) -> None:
+        for v in self._online():
+            if v.legs or v.status == VehicleStatus.BLOCKED:
+                continue
+            if v.cell != v.home:
+                if v.status == VehicleStatus.IDLE:  # never rest on a station or a lane
+                    v.legs = [Leg(v.home, "startCharging")]
+                    v.needs_plan = True
+                    v.status = VehicleStatus.BUSY
+                continue
+            if v.charging:
+                v.status = (
+                    VehicleStatus.CHARGING
+                    if v.battery < self.config.resume_pct
+                    else VehicleStatus.IDLE
+                )
+            elif v.battery < self.config.top_up_pct and not self.paused:
+                self.link.instant(v.serial, "startCharging")
+                v.charging = True
+                v.status = (
+                    VehicleStatus.CHARGING
+                    if v.battery < self.config.resume_pct
+                    else VehicleStatus.IDLE
+                )
+
+    def _pending(self) -> list[TransportTask]:
+        return [t for t in self.tasks.values() if t.status == TaskStatus.PENDING]
+
+    def _assign(self) -> None:
+        free = [
+            v
+            for v in self._online()
+            if v.status == VehicleStatus.IDLE
+            and not v.legs
+            and v.battery >= self.config.low_battery_pct
+        ]
+        tasks = [
+            t for t in self._pending() if t.source not in self.locked and t.dest not in self.locked
+        ]
+        if not free or not tasks:
+            return
+        # one task per station pair at a time (stations are dead ends a vehicle rests on)
+        chosen: list[TransportTask] = []
+        used: set[int] = set()
+        for t in sorted(tasks, key=lambda t: t.created_s):
+            if t.source in used or t.dest in used:
+                continue
+            used |= {t.source, t.dest}
+            chosen.append(t)
+        dist = {t.source: self.layout.grid.distances_from(t.source) for t in chosen}
+        cost = np.array([[max(0, int(dist[t.source][v.cell])) for t in chosen] for v in free])
+        for vi, ti in assign_tasks(cost):
+            v, t = free[vi], chosen[ti]
+            t.status, t.vehicle = TaskStatus.ASSIGNED, v.serial
+            t.attempts += 1
+            t.vehicles.append(v.serial)
+            self.locked[t.source] = self.locked[t.dest] = t.id
+            v.task_id = t.id
+            v.legs = [Leg(t.source, "pick", t.id), Leg(t.dest, "drop", t.id)]
+            v.needs_plan = True
+            v.status = VehicleStatus.BUSY
+            if v.charging:
+                self.link.instant(v.serial, "stopCharging")
+                v.charging = False
+            self._log(t.id, f"assigned to {v.serial}")
+
+    def _plan(self, v: Vehicle, now: int) -> None:
+        started = time.perf_counter()
+        ok = self.traffic.plan(v.serial, v.legs[0].goal, now)
+        if not ok:
+            self.plan_failures += 1
+            return  # retried at the next tick
+        self.plan_ms.append((time.perf_counter() - started) * 1000)
+        v.needs_plan = False
+        if not v.order_id:
+            v.orders += 1
+            v.order_id = f"{v.serial}-{v.orders}"
+            v.action_id = f"{v.order_id}-{v.legs[0].action}" if v.legs[0].action else None
+            v.action_done = False
+            v.route_passed = []
+
+    def _release(self, v: Vehicle, now: int) -> None:
+        if not v.legs or not v.order_id or v.needs_plan:
+            return
+        released = self.traffic.release(v.serial, now, self.config.max_base)
+        plan = self.traffic.plans[v.serial]
+        cells = v.route_passed + [x.cell for x in plan.visits]
+        leg = v.legs[0]
+        nodes = [
+            self._node(c, leg if i == len(cells) - 1 else None, v) for i, c in enumerate(cells)
+        ]
+        try:
+            self.link.send_route(v.serial, v.order_id, nodes, len(v.route_passed) + released)
+        except Exception as exc:  # a broker hiccup: try again at the next tick
+            logger.warning("could not send the route of %s: %s", v.serial, exc)
+
+    def _node(self, cell: int, leg: Leg | None, v: Vehicle) -> FleetNode:
+        x, y = self.layout.position(cell)
+        actions: tuple[dict[str, Any], ...] = ()
+        if leg is not None and leg.action:
+            params = []
+            task = self.tasks.get(leg.task_id or "")
+            if task is not None:
+                params = [{"key": "loadId", "value": task.load_id}]
+            action: dict[str, Any] = {
+                "actionType": leg.action,
+                "actionId": v.action_id,
+                "blockingType": "HARD" if leg.action in ("pick", "drop") else "NONE",
+            }
+            if params:
+                action["actionParameters"] = params
+            actions = (action,)
+        return FleetNode(self.layout.node_id(cell), x, y, actions)
+
+    def _reset(self) -> None:
+        self._resetting = False
+        now = self._step()
+        for v in self._online():
+            self.traffic.park(v.serial, v.cell, now)
+            v.order_id = ""
+            if v.legs:
+                v.needs_plan = True
+        self._log("fleet", "restarted after emergency stop")

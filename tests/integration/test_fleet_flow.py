@@ -1,0 +1,171 @@
+"""Fleet over real Mosquitto: VDA 5050 stand-ins, the master adapter and the fleet manager.
+
+10 simulated AGVs (accelerated time) carry 100 totes from pick to pack stations; the recorded
+trajectories have no vertex or swap conflicts. A vehicle that loses its link mid-task is marked
+offline by its last will and its task is finished by another vehicle.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from central.fleet.domain import TaskKind, TaskStatus
+from central.fleet.layout import HOME, PACK, PICK, Layout, generate_layout
+from central.fleet.manager import FleetConfig, FleetManager
+from edge.adapters.vda5050 import Vda5050Master
+from edge.config import BrokerConfig
+from simulators.vda5050.config import parse_agv_config
+from simulators.vda5050.runner import AgvStandIns
+from simulators.vda5050.trajectory import find_conflicts
+from whs.broker import AGV, CENTRAL, BrokerAccount, LocalBroker
+
+pytestmark = pytest.mark.integration
+
+TIME_FACTOR = 40.0
+AGV_PASSWORD = "agv-test-pass"
+
+
+@dataclass
+class Fleet:
+    layout: Layout
+    standins: AgvStandIns
+    master: Vda5050Master
+    manager: FleetManager
+
+
+@contextmanager
+def running_fleet(
+    tmp: Path, vehicles: int, faults: list[dict[str, object]] | None = None
+) -> Iterator[Fleet]:
+    layout = generate_layout(vehicles, width=25, stations=8)
+    homes = layout.cells(HOME)[:vehicles]
+    serials = [f"agv{i:02d}" for i in range(vehicles)]
+    accounts = [BrokerAccount("central", CENTRAL)] + [
+        BrokerAccount(s, AGV, password=AGV_PASSWORD) for s in serials
+    ]
+    with LocalBroker(tmp / "broker", accounts) as broker:
+        cfg = parse_agv_config(
+            {
+                "broker": {
+                    "host": broker.host,
+                    "port": broker.port,
+                    "username": "{serial}",
+                    "password": AGV_PASSWORD,
+                },
+                "time_factor": TIME_FACTOR,
+                "validate_outgoing": True,
+                "vehicles": [
+                    {
+                        "serial": s,
+                        "start_node": layout.node_id(c),
+                        "x": layout.position(c)[0],
+                        "y": layout.position(c)[1],
+                        "action_s": 2.0,
+                        "speed_mps": 1.0,
+                    }
+                    for s, c in zip(serials, homes, strict=True)
+                ],
+                "faults": faults or [],
+            }
+        )
+        standins = AgvStandIns(cfg)
+        master_box: list[FleetManager] = []
+        master = Vda5050Master(
+            BrokerConfig(
+                host=broker.host,
+                port=broker.port,
+                username="central",
+                password=broker.account("central").password,
+            ),
+            "fleet-test",
+            manufacturer="whs-sim",
+            on_state=lambda s, m: master_box[0].on_state(s, m),
+            on_connection=lambda s, c: master_box[0].on_connection(s, c),
+            record=True,
+        )
+        manager = FleetManager(
+            layout,
+            master,
+            standins.now,
+            {s: layout.node_id(c) for s, c in zip(serials, homes, strict=True)},
+            FleetConfig(step_s=1.0),
+        )
+        master_box.append(manager)
+        master.start()
+        assert master.wait_connected(10)
+        standins.start()
+        stop = threading.Event()
+        loop = threading.Thread(target=manager.run, args=(stop,), daemon=True)
+        loop.start()
+        try:
+            yield Fleet(layout, standins, master, manager)
+        finally:
+            stop.set()
+            loop.join(5)
+            standins.stop()
+            master.stop()
+
+
+def tote_tasks(fleet: Fleet, count: int) -> list[str]:
+    picks, packs = fleet.layout.cells(PICK), fleet.layout.cells(PACK)
+    ids = []
+    for i in range(count):
+        src = fleet.layout.node_id(picks[i % len(picks)])
+        dst = fleet.layout.node_id(packs[(i * 3 + 1) % len(packs)])
+        ids.append(fleet.manager.submit(TaskKind.TOTE, src, dst, f"tote-{i:03d}").id)
+    return ids
+
+
+def wait_done(fleet: Fleet, ids: list[str], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if all(fleet.manager.tasks[i].status == TaskStatus.DONE for i in ids):
+            return
+        time.sleep(0.2)
+
+
+def test_ten_agvs_complete_a_hundred_tasks_without_conflicts(tmp_path: Path) -> None:
+    with running_fleet(tmp_path, 10) as fleet:
+        ids = tote_tasks(fleet, 100)
+        wait_done(fleet, ids, 50)
+        now = fleet.standins.now()
+        trajectories = {s: v.trajectory for s, v in fleet.standins.vehicles.items()}
+        statuses = [fleet.manager.tasks[i].status for i in ids]
+        rejected = [v.rejected_orders for v in fleet.standins.vehicles.values()]
+        master_rejects = list(fleet.master.rejected)
+    assert statuses.count(TaskStatus.DONE) == 100, statuses
+    assert find_conflicts(trajectories, now) == []
+    moved = sum(len(t.moves) for t in trajectories.values())
+    assert moved > 100 * 4  # they really drove
+    assert sum(rejected) == 0 and master_rejects == []
+
+
+def test_a_vehicle_that_loses_its_link_is_marked_offline_and_its_task_is_finished_by_another(
+    tmp_path: Path,
+) -> None:
+    fault = {"at": 12.0, "serial": "agv03", "kind": "lost_connection"}
+    with running_fleet(tmp_path, 6, faults=[fault]) as fleet:
+        ids = tote_tasks(fleet, 12)
+        deadline = time.monotonic() + 10
+        while fleet.manager.vehicles["agv03"].online and time.monotonic() < deadline:
+            time.sleep(0.1)
+        offline_view = fleet.master.view("agv03").connection
+        wait_done(fleet, ids, 35)
+        tasks = [fleet.manager.tasks[i] for i in ids]
+        now = fleet.standins.now()
+        trajectories = {s: v.trajectory for s, v in fleet.standins.vehicles.items()}
+        agv03 = fleet.manager.vehicle_view(fleet.manager.vehicles["agv03"])
+    assert offline_view == "CONNECTIONBROKEN"  # the broker published the last will
+    assert agv03["online"] is False and agv03["status"] == "offline"
+    taken_over = [t for t in tasks if t.vehicles[:1] == ["agv03"] and len(t.vehicles) > 1]
+    assert len(taken_over) == 1, [(t.id, t.vehicles, t.status) for t in tasks]
+    assert taken_over[0].status == TaskStatus.DONE and taken_over[0].vehicle != "agv03"
+    assert all(t.status == TaskStatus.DONE for t in tasks)
+    assert find_conflicts(trajectories, now) == []
