@@ -214,7 +214,9 @@ class OpcUaConnection:
 
     async def _new_client(self) -> Client:
         cfg = self.config
-        client = Client(cfg.endpoint, timeout=cfg.request_timeout_s, watchdog_intervall=1.0)
+        client = Client(
+            cfg.endpoint, timeout=cfg.request_timeout_s, watchdog_intervall=cfg.request_timeout_s
+        )
         client.name = client.description = f"whs edge {cfg.id}"
         if cfg.username is not None:
             client.set_user(cfg.username)
