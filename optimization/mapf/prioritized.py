@@ -2,56 +2,37 @@
 
 Each agent's search avoids the cells and moves reserved by agents planned before it (no vertex
 and no swap conflicts) and the goals where they already rest. A run that strands an agent
-restarts with that agent moved to the front of the order.
+restarts with that agent moved to the front of the order (until an order repeats).
 """
 
 from __future__ import annotations
 
 import heapq
 import time
-from dataclasses import dataclass
 
 from optimization.mapf.grid import Grid
+from optimization.mapf.reservations import Reservations
 
 INF = 1 << 60
 
 
-@dataclass
-class _Reservations:
-    """Cells and moves claimed by already planned agents."""
-
-    n: int
-    vertex: set[int]
-    edge: set[int]
-    rest_from: dict[int, int]  # cell -> time from which an agent rests there for good
-    last_visit: dict[int, int]  # cell -> last time any planned agent stands there
-    horizon: int = 0
-
-    def add(self, path: list[int]) -> None:
-        n = self.n
-        for t, cell in enumerate(path):
-            self.vertex.add(t * n + cell)
-            if self.last_visit.get(cell, -1) < t:
-                self.last_visit[cell] = t
-            if t:
-                self.edge.add(((t - 1) * n + path[t - 1]) * n + cell)
-        self.rest_from[path[-1]] = len(path) - 1
-        self.horizon = max(self.horizon, len(path))
-
-
-def _space_time_astar(
+def space_time_astar(
     grid: Grid,
     start: int,
     goal: int,
     h: list[int],
-    res: _Reservations,
+    res: Reservations,
     max_expansions: int,
+    max_cost: int = INF,
 ) -> list[int] | None:
-    """Shortest conflict-free path from start to goal that can stay at the goal afterwards."""
+    """Shortest conflict-free path from start to goal that can stay at the goal afterwards.
+
+    None if there is none within `max_expansions` expanded states or `max_cost` moves.
+    """
     n, nbrs = grid.width * grid.height, grid.neighbours
     vertex, edge, rest_from = res.vertex, res.edge, res.rest_from
-    earliest_finish = res.last_visit.get(goal, -1) + 1
-    cap = res.horizon + 1  # beyond every reservation, time no longer matters
+    earliest_finish = res.last_visit(goal) + 1
+    cap = res.horizon() + 1  # beyond every reservation, time no longer matters
     if rest_from.get(start, INF) <= 0:
         return None
     parents: dict[int, int] = {}
@@ -61,7 +42,9 @@ def _space_time_astar(
     seen: set[int] = set()
     expansions = 0
     while open_:
-        _, _, neg_t, cell, parent = heapq.heappop(open_)
+        f, _, neg_t, cell, parent = heapq.heappop(open_)
+        if f > max_cost:
+            return None
         t = -neg_t
         key = min(t, cap) * n + cell
         if key in seen:
@@ -113,17 +96,19 @@ def plan_prioritized(
             return None  # goal unreachable even without other agents
     # longest trips first: they have the least slack to detour
     order = sorted(range(len(starts)), key=lambda i: heuristics[i][starts[i]])
-    while time.perf_counter() < deadline:
-        res = _Reservations(grid.width * grid.height, set(), set(), {}, {})
+    tried: set[tuple[int, ...]] = set()
+    while time.perf_counter() < deadline and tuple(order) not in tried:
+        tried.add(tuple(order))
+        res = Reservations(grid.width * grid.height)
         paths: list[list[int] | None] = [None] * len(starts)
         failed = None
         for i in order:
-            path = _space_time_astar(grid, starts[i], goals[i], heuristics[i], res, max_expansions)
+            path = space_time_astar(grid, starts[i], goals[i], heuristics[i], res, max_expansions)
             if path is None or time.perf_counter() > deadline:
                 failed = i
                 break
             paths[i] = path
-            res.add(path)
+            res.add(i, path)
         if failed is None:
             return [p for p in paths if p is not None]  # every agent planned, in input order
         order.remove(failed)
