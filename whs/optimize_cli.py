@@ -10,6 +10,7 @@ from typing import NoReturn
 import typer
 
 from optimization.mapf.grid import parse_map, parse_scen
+from optimization.mapf.solve import METHODS as MAPF_METHODS
 from optimization.mapf.solve import solve_mapf
 from optimization.replenishment.policy import optimal_ss_policy, poisson_pmf
 from optimization.routing.solve import METHODS, pick_path
@@ -69,9 +70,15 @@ def mapf_cmd(
     scen_file: Path = typer.Option(..., "--scen", help="MovingAI .scen file."),
     agents: int = typer.Option(..., "--agents", min=1, help="Use the first N tasks."),
     time_limit: float = typer.Option(30.0, help="Seconds before giving up."),
+    method: str = typer.Option(
+        "auto",
+        help=f"One of: {', '.join(MAPF_METHODS)} (auto: prioritised planning, LaCAM on failure).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Conflict-free paths for N agents (4-connected moves and waits, unit cost)."""
+    if method not in MAPF_METHODS:
+        _fail(f"--method must be one of {', '.join(MAPF_METHODS)}")
     try:
         grid = parse_map(map_file.read_text())
         tasks = parse_scen(scen_file.read_text())
@@ -81,7 +88,7 @@ def mapf_cmd(
         _fail(f"the scenario has only {len(tasks)} tasks")
     start = time.perf_counter()
     try:
-        result = solve_mapf(grid, tasks[:agents], time_limit)
+        result = solve_mapf(grid, tasks[:agents], time_limit, method)
     except ValueError as exc:
         _fail(str(exc))
     ms = (time.perf_counter() - start) * 1000
@@ -96,6 +103,7 @@ def mapf_cmd(
                     "sum_of_costs": result.sum_of_costs,
                     "makespan": result.makespan,
                     "lower_bound": result.lower_bound,
+                    "method": result.method,
                     "ms": round(ms, 3),
                 }
             )
@@ -103,7 +111,7 @@ def mapf_cmd(
     else:
         typer.echo(
             f"{agents} agents: sum of costs {result.sum_of_costs} (lower bound "
-            f"{result.lower_bound}), makespan {result.makespan}, {ms:.0f} ms"
+            f"{result.lower_bound}), makespan {result.makespan}, {ms:.0f} ms ({result.method})"
         )
 
 

@@ -53,6 +53,16 @@ def test_mapf_json_paths_are_valid(tmp_path):
     starts, goals = [t.start for t in tasks[:20]], [t.goal for t in tasks[:20]]
     assert violations(grid.free, starts, goals, data["paths"]) == []
     assert data["sum_of_costs"] == sum(len(p) - 1 for p in data["paths"])
+    lacam = runner.invoke(app, [*args, "--agents", "30", "--method", "lacam", "--json"])
+    assert lacam.exit_code == 0, lacam.output
+    data = json.loads(lacam.output)
+    assert data["method"] == "lacam"
+    assert (
+        violations(grid.free, [t.start for t in tasks], [t.goal for t in tasks], data["paths"])
+        == []
+    )
+    bad = runner.invoke(app, [*args, "--agents", "3", "--method", "cbs"])
+    assert bad.exit_code == 2
     assert data["makespan"] == max(len(p) - 1 for p in data["paths"])
     assert runner.invoke(app, [*args, "--agents", "31"]).exit_code == 2
 
