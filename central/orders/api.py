@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response, status
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from central.auth.domain import OPERATE, READ, SUPERVISE, Principal
@@ -14,8 +15,15 @@ from central.common.money import Money
 from central.db.tables import Order, OrderLine
 from central.deps import ContainerDep, SessionDep, require
 from central.inventory import service as inventory
-from central.orders import channels, service
-from central.orders.domain import Address, LineIn, OrderIn, OrderStatus, RiskRules
+from central.orders import channels, intake, service
+from central.orders.domain import (
+    Address,
+    LineIn,
+    OrderIn,
+    OrderStatus,
+    RiskRules,
+    check_storable,
+)
 from central.orders.schemas import (
     AddressIn,
     BulkPublic,
@@ -107,27 +115,53 @@ def create_order(
     return _intake(session, body.site, _to_domain(body), response)
 
 
+BULK_CHUNK = 1000  # orders per transaction in bulk intake
+
+
 def _bulk(container: ContainerDep, site: str, items: list[OrderIn | Exception]) -> BulkPublic:
-    """Each order in its own transaction: one bad order does not stop the others."""
+    """Orders checked one by one, then stored in chunks: one bad order does not stop the others."""
     result = BulkPublic(created=0, repeated=0, exceptions=0, errors=[], orders=[])
+    valid: list[tuple[int, OrderIn]] = []
     for index, item in enumerate(items):
-        if isinstance(item, Exception):
-            result.errors.append(ImportRowError(index=index, detail=str(item)))
-            continue
         try:
-            with container.sessions.begin() as session:
-                outcome = service.receive_order(
-                    session, inventory.get_site(session, site), item, RULES
-                )
-                result.orders.append(outcome.order.id)
-                if not outcome.created:
-                    result.repeated += 1
-                    continue
-                result.created += 1
-                result.exceptions += outcome.order.status == OrderStatus.EXCEPTION
+            if isinstance(item, Exception):
+                raise item
+            check_storable(item)
+            valid.append((index, item))
         except DomainError as exc:
             result.errors.append(ImportRowError(index=index, detail=str(exc)))
+    for start in range(0, len(valid), BULK_CHUNK):
+        chunk = valid[start : start + BULK_CHUNK]
+        try:
+            with container.sessions.begin() as session:
+                site_row = inventory.get_site(session, site)
+                outcomes = intake.receive_orders(session, site_row, [o for _, o in chunk], RULES)
+        except (DomainError, IntegrityError):  # e.g. a concurrent import: take them one by one
+            outcomes = [_one(container, site, index, item, result) for index, item in chunk]
+        for outcome in outcomes:
+            if outcome is None:
+                continue
+            result.orders.append(outcome.order_id)
+            if not outcome.created:
+                result.repeated += 1
+                continue
+            result.created += 1
+            result.exceptions += outcome.status == OrderStatus.EXCEPTION
+    result.errors.sort(key=lambda e: e.index)
     return result
+
+
+def _one(
+    container: ContainerDep, site: str, index: int, item: OrderIn, result: BulkPublic
+) -> intake.Intake | None:
+    """One order in its own transaction; a domain error is recorded against its index."""
+    try:
+        with container.sessions.begin() as session:
+            outcome = service.receive_order(session, inventory.get_site(session, site), item, RULES)
+            return intake.Intake(outcome.order.id, outcome.order.status, outcome.created)
+    except DomainError as exc:
+        result.errors.append(ImportRowError(index=index, detail=str(exc)))
+        return None
 
 
 def _convert(body: OrderCreate) -> OrderIn | Exception:

@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from central.common.errors import InvalidInput
 from central.common.money import Money
 
 
@@ -201,3 +202,29 @@ def order_problems(
     if risk.score >= rules.hold_at:
         problems.append(f"risk score {risk.score}: {'; '.join(risk.reasons)}")
     return problems
+
+
+# Column widths of a stored order (central/db/tables.py); the largest amount Numeric(18, 4) holds.
+FIELD_LIMITS = {
+    "channel": 32,
+    "channel_order_id": 64,
+    "customer_name": 128,
+    "customer_email": 256,
+    "carrier": 32,
+}
+SKU_CODE_LIMIT = 64
+MAX_AMOUNT = Decimal(10) ** 14
+
+
+def check_storable(order: OrderIn) -> None:
+    """InvalidInput when an order cannot be stored as it is (too long a field, too large a sum)."""
+    for name, limit in FIELD_LIMITS.items():
+        if len(getattr(order, name)) > limit:
+            raise InvalidInput(f"{name} is longer than {limit} characters")
+    for line in order.lines:
+        if len(line.sku) > SKU_CODE_LIMIT:
+            raise InvalidInput(f"SKU {line.sku[:20]!r}... is longer than {SKU_CODE_LIMIT}")
+        if line.unit_price.amount >= MAX_AMOUNT:
+            raise InvalidInput(f"unit price of {line.sku} is too large")
+    if abs(order.total.amount) >= MAX_AMOUNT:
+        raise InvalidInput(f"order total {order.total} is too large")

@@ -5,14 +5,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from central.common.clock import utcnow
 from central.common.errors import Conflict, InvalidInput, NotFound
-from central.db.tables import Location, Order, OrderLine, Reservation, Site, Sku, Stock
+from central.db.tables import (
+    Location,
+    Order,
+    OrderLine,
+    OutboxEvent,
+    Reservation,
+    Site,
+    Sku,
+    Stock,
+)
 from central.inventory.domain import LocationKind
 from central.orders.domain import (
     OPEN_FOR_CHANGES,
@@ -22,6 +33,7 @@ from central.orders.domain import (
     RiskRules,
     address_problems,
     assess_risk,
+    check_storable,
     order_problems,
 )
 from central.orders.fx import to_usd
@@ -39,6 +51,31 @@ class IntakeResult:
     created: bool
 
 
+STATUS_TOPIC = "order.status_changed"
+ADDRESS_KEY_LIMIT = 512  # width of orders.address_key
+
+
+def status_payload(
+    order_id: int,
+    channel: str,
+    channel_order_id: str,
+    previous: str,
+    status: OrderStatus,
+    detail: str | None,
+    at: datetime,
+) -> dict[str, Any]:
+    """The outbox payload of one status change."""
+    return {
+        "order_id": order_id,
+        "channel": channel,
+        "channel_order_id": channel_order_id,
+        "from": previous,
+        "to": status.value,
+        "detail": detail,
+        "at": at.isoformat(),
+    }
+
+
 def set_status(
     session: Session, order: Order, status: OrderStatus, detail: str | None = None
 ) -> None:
@@ -46,16 +83,39 @@ def set_status(
     previous = order.status
     order.status = status.value
     order.updated_at = utcnow()
-    payload = {
-        "order_id": order.id,
-        "channel": order.channel,
-        "channel_order_id": order.channel_order_id,
-        "from": previous,
-        "to": status.value,
-        "detail": detail,
-        "at": order.updated_at.isoformat(),
-    }
-    emit(session, "order.status_changed", str(order.id), payload)
+    payload = status_payload(
+        order.id, order.channel, order.channel_order_id, previous, status, detail, order.updated_at
+    )
+    emit(session, STATUS_TOPIC, str(order.id), payload)
+
+
+def set_statuses(
+    session: Session, changes: Sequence[tuple[Order, OrderStatus, str | None]]
+) -> None:
+    """`set_status` for many orders: one bulk UPDATE and one bulk INSERT of outbox events."""
+    if not changes:
+        return
+    now = utcnow()
+    session.execute(
+        update(Order),
+        [{"id": o.id, "status": st.value, "updated_at": now} for o, st, _ in changes],
+        execution_options={"synchronize_session": False},
+    )
+    events = [
+        {
+            "topic": STATUS_TOPIC,
+            "key": str(o.id),
+            "payload": status_payload(
+                o.id, o.channel, o.channel_order_id, o.status, st, detail, now
+            ),
+            "created_at": now,
+        }
+        for o, st, detail in changes
+    ]
+    session.execute(insert(OutboxEvent), events)
+    for order, st, _ in changes:  # the loaded objects show the new state without a reload
+        set_committed_value(order, "status", st.value)
+        set_committed_value(order, "updated_at", now)
 
 
 def available_by_sku(session: Session, site_id: int, sku_codes: Sequence[str]) -> dict[str, int]:
@@ -81,6 +141,7 @@ def receive_order(
     )
     if existing is not None:
         return IntakeResult(existing, created=False)
+    check_storable(incoming)
     codes = sorted({line.sku for line in incoming.lines})
     skus = {s.code: s for s in session.scalars(select(Sku).where(Sku.code.in_(codes)))}
     since = incoming.ordered_at - timedelta(hours=rules.velocity_window_h)
@@ -89,7 +150,8 @@ def receive_order(
         recent = (
             session.scalar(
                 select(func.count(Order.id)).where(
-                    Order.customer_email == incoming.customer_email, Order.ordered_at >= since
+                    Order.customer_email == incoming.customer_email.lower(),
+                    Order.ordered_at >= since,
                 )
             )
             or 0
@@ -107,7 +169,7 @@ def receive_order(
         customer_name=incoming.customer_name,
         customer_email=incoming.customer_email.lower(),
         ship_to=asdict(incoming.ship_to),
-        address_key=incoming.ship_to.key(),
+        address_key=incoming.ship_to.key()[:ADDRESS_KEY_LIMIT],
         currency=incoming.total.currency,
         total_amount=incoming.total.amount,
         payment_status=incoming.payment_status.value,
@@ -174,7 +236,7 @@ def edit_address(
     if order.status not in (OrderStatus.EXCEPTION, OrderStatus.READY):
         raise Conflict(f"order {order_id} is {order.status}; its address can no longer change")
     order.ship_to = asdict(address)
-    order.address_key = address.key()
+    order.address_key = address.key()[:ADDRESS_KEY_LIMIT]
     remaining = [p for p in order.problems if not p.startswith("address:")]
     remaining += [f"address: {p}" for p in address_problems(address)]
     order.problems = remaining
