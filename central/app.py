@@ -21,6 +21,7 @@ from central.db.migrate import upgrade
 from central.deps import Container
 from central.edges import api as edges_api
 from central.inbound import api as inbound_api
+from central.inbound import putaway_api
 from central.ingest import api as ingest_api
 from central.ingest.consumer import IngestWorker
 from central.inventory import api as inventory_api
@@ -32,6 +33,7 @@ from central.outbox.webhooks import WebhookDispatcher
 from central.settings import Settings, get_settings
 from central.telemetry import api as telemetry_api
 from central.telemetry.history import HISTORY_KEY, history_for
+from central.web.setup import install as install_web
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +99,8 @@ def create_app(settings: Settings | None = None, run_ingest: bool | None = None)
         app.include_router(module.router)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.include_router(putaway_api.router)
+    install_web(app)  # handheld screens (/h/) and the dashboard (/dash/)
     return app
 
 

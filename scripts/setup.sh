@@ -7,6 +7,9 @@ PYTHON=${PYTHON:-python3}
 need_apt=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need_apt+=(mosquitto)
 command -v mosquitto_passwd >/dev/null 2>&1 || need_apt+=(mosquitto)
+# The browser tests drive Debian's Chromium (Playwright never downloads one); CJK glyphs for zh-CN.
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need_apt+=(fonts-wqy-microhei)
 "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 if [ "${WHS_SETUP_POSTGRES:-0}" = 1 ] && ! command -v pg_ctlcluster >/dev/null 2>&1 && [ -z "${WHS_TEST_POSTGRES_URL:-}" ]; then
   need_apt+=(postgresql)

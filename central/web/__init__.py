@@ -1,0 +1,1 @@
+"""Handheld screens (/h/) and the supervisor dashboard (/dash/), rendered on the server."""
