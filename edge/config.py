@@ -49,7 +49,7 @@ class UplinkConfig:
     journal: str = "sqlite"
     journal_max_events: int = 1_000_000
     when_full: str = "block"
-    gap_resend_s: float = 1.0
+    gap_resend_s: float = 0.5
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ def post_batch(
     )
     if outcome.edge_id is None or outcome.epoch is None:
         raise HTTPException(422, "batch breaks the uplink_batch contract; kept as a dead letter")
-    if outcome.ack_seq is None:
+    if outcome.ack_seq is None or outcome.gap:
         raise HTTPException(
             status.HTTP_409_CONFLICT,
             "batch is ahead of the committed sequence; send the missing ones first",

@@ -101,7 +101,7 @@ def apply_batch(
         if seq <= last:
             return IngestOutcome(edge_id, epoch, last, duplicate=True)
         if seq != last + 1:
-            return IngestOutcome(edge_id, epoch, last if last else None, gap=True)
+            return IngestOutcome(edge_id, epoch, last, gap=True)  # ack 0: none yet
         events = batch["events"]
         _log_events(session, edge_id, epoch, seq, events)
         applied = dead = 0

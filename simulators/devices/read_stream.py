@@ -7,6 +7,7 @@ test can tell exactly which reads reached central, how often and in what order.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from datetime import UTC, datetime
 
@@ -80,3 +81,26 @@ class ReadPublisher:
         """Disconnect."""
         self.client.disconnect()
         self.client.loop_stop()
+
+
+def wait_edge_online(
+    host: str, port: int, username: str, password: str, site: str, edge_id: str, timeout_s: float
+) -> bool:
+    """Wait for an edge's retained status `online: true` (it has subscribed by then)."""
+    seen = threading.Event()
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"watch-{edge_id}")
+    client.username_pw_set(username, password)
+
+    def on_message(_c: object, _u: object, message: mqtt.MQTTMessage) -> None:
+        if json.loads(message.payload or b"{}").get("online"):
+            seen.set()
+
+    client.on_message = on_message
+    client.on_connect = lambda c, *_: c.subscribe(topics.edge_topic(site, edge_id, topics.STATUS))
+    client.connect(host, port)
+    client.loop_start()
+    try:
+        return seen.wait(timeout_s)
+    finally:
+        client.disconnect()
+        client.loop_stop()
