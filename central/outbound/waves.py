@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from central.common.clock import utcnow
@@ -15,14 +15,16 @@ from central.common.errors import Conflict
 from central.db.tables import Order, OrderLine, PickBatch, PickLine, Reservation, Sku, Stock, Wave
 from central.orders import service as orders
 from central.orders.domain import OrderStatus
-from central.outbound.allocation import allocate_order
+from central.outbound.allocation import allocate_orders
 from central.outbound.layout import SiteLayout, site_layout
 from optimization import batching
+from optimization.aisle_batching import estimated_seed_batches
 from optimization.layout import Point
 from optimization.routing.problem import PickingProblem
 from optimization.routing.solve import pick_path
 
 PACK_STATION = "PACK-01"
+EXACT_BATCHING_MAX = 60  # up to this many orders, batch with exact tours and local search
 
 
 @dataclass(frozen=True)
@@ -60,9 +62,8 @@ def prepare_orders(session: Session, site_id: int, merge_window: timedelta) -> i
         .order_by(Order.ordered_at, Order.id)
         .with_for_update()
     ).all()
-    for order in pending:
-        if allocate_order(session, order).status is OrderStatus.ALLOCATED:
-            allocated += 1
+    for result in allocate_orders(session, site_id, list(pending)):
+        allocated += result.status is OrderStatus.ALLOCATED
     return allocated
 
 
@@ -103,15 +104,32 @@ def release_wave(session: Session, site_id: int, policy: WavePolicy, actor: str)
         )
         for o in chosen
     ]
-    batches = batching.seed_batches(
-        opt_orders, policy.cart, _tour(site, policy.method), improve=len(chosen) <= 60
-    )
-    for number, batch in enumerate(batches, start=1):
-        _create_batch(session, wave, number, [chosen[i] for i in batch], picks, site, policy.method)
+    if len(chosen) <= EXACT_BATCHING_MAX:
+        batches = batching.seed_batches(
+            opt_orders, policy.cart, _tour(site, policy.method), improve=True
+        )
+    else:
+        batches = estimated_seed_batches(opt_orders, policy.cart, site.layout, site.depot)
+    _create_batches(session, wave, [[chosen[i] for i in b] for b in batches], picks, site, policy)
     for order in chosen:
         order.wave_id = wave.id
-        orders.set_status(session, order, OrderStatus.RELEASED, f"wave {wave.code}")
+    session.flush()
+    orders.set_statuses(
+        session, [(order, OrderStatus.RELEASED, f"wave {wave.code}") for order in chosen]
+    )
     return wave
+
+
+def release_waves(session: Session, site_id: int, policy: WavePolicy, actor: str) -> list[Wave]:
+    """Release waves of up to `policy.max_orders` orders until no allocated order matches."""
+    released: list[Wave] = []
+    while True:
+        try:
+            released.append(release_wave(session, site_id, policy, actor))
+        except Conflict:
+            if released:
+                return released
+            raise
 
 
 @dataclass(frozen=True)
@@ -149,41 +167,60 @@ def _picks_by_order(session: Session, order_ids: list[int]) -> dict[int, list[_P
     return result
 
 
-def _create_batch(
+def _create_batches(
     session: Session,
     wave: Wave,
-    number: int,
-    members: list[Order],
+    members: list[list[Order]],
     picks: dict[int, list[_Pick]],
     site: SiteLayout,
-    method: str,
-) -> PickBatch:
-    flat = [(order, pick) for order in members for pick in picks[order.id]]
-    problem = PickingProblem(
-        site.layout, site.depot, tuple(site.points[p.location_id] for _, p in flat)
-    )
-    route = pick_path(problem, method)
-    batch = PickBatch(
-        wave_id=wave.id, status="open", path_length=route.length, path_method=route.method
-    )
-    session.add(batch)
-    session.flush()
-    totes = {order.id: f"T{wave.id}-{number}-{k}" for k, order in enumerate(members, start=1)}
-    for seq, index in enumerate(route.order, start=1):
-        order, pick = flat[index]
-        session.add(
-            PickLine(
-                batch_id=batch.id,
-                seq=seq,
-                reservation_id=pick.reservation_id,
-                order_line_id=pick.order_line_id,
-                location_id=pick.location_id,
-                sku_id=pick.sku_id,
-                lot_id=pick.lot_id,
-                qty=pick.qty,
-                tote=totes[order.id],
-                status="open",
-            )
+    policy: WavePolicy,
+) -> None:
+    """One exact path per batch, then the batches and their lines in two bulk inserts."""
+    flats = [[(order, pick) for order in group for pick in picks[order.id]] for group in members]
+    routes = [
+        pick_path(
+            PickingProblem(
+                site.layout, site.depot, tuple(site.points[p.location_id] for _, p in flat)
+            ),
+            policy.method,
         )
-    session.flush()
-    return batch
+        for flat in flats
+    ]
+    batch_ids = list(
+        session.scalars(
+            insert(PickBatch).returning(PickBatch.id, sort_by_parameter_order=True),
+            [
+                {
+                    "wave_id": wave.id,
+                    "status": "open",
+                    "path_length": route.length,
+                    "path_method": route.method,
+                }
+                for route in routes
+            ],
+        )
+    )
+    rows = []
+    for number, (batch_id, group, flat, route) in enumerate(
+        zip(batch_ids, members, flats, routes, strict=True), start=1
+    ):
+        totes = {order.id: f"T{wave.id}-{number}-{k}" for k, order in enumerate(group, start=1)}
+        for seq, index in enumerate(route.order, start=1):
+            order, pick = flat[index]
+            rows.append(
+                {
+                    "batch_id": batch_id,
+                    "seq": seq,
+                    "reservation_id": pick.reservation_id,
+                    "order_line_id": pick.order_line_id,
+                    "location_id": pick.location_id,
+                    "sku_id": pick.sku_id,
+                    "lot_id": pick.lot_id,
+                    "qty": pick.qty,
+                    "qty_picked": 0,
+                    "tote": totes[order.id],
+                    "status": "open",
+                }
+            )
+    if rows:
+        session.execute(insert(PickLine), rows)
