@@ -96,5 +96,7 @@ def require(roles: frozenset[Role]) -> Callable[[Principal], Principal]:
     return check
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# "function": commit before the response is sent, so a 2xx means the change is stored and
+# visible to the client's next request (the default ends the dependency after sending).
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 ContainerDep = Annotated[Container, Depends(get_container)]
