@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench conformance services clean
+.PHONY: demo test test-web lint typecheck bench conformance services clean
 
 $(STAMP): pyproject.toml setup.py
 	bash scripts/setup.sh
@@ -18,6 +18,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	bash scripts/ensure_services.sh
 	set -a; [ ! -f .pg-env ] || . ./.pg-env; set +a; $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## The handheld and dashboard screens in Chromium (screenshots in test-artifacts/screenshots/).
+test-web: $(STAMP)
+	bash scripts/ensure_services.sh
+	set -a; [ ! -f .pg-env ] || . ./.pg-env; set +a; $(BIN)/python -m pytest tests/e2e/test_web_pick.py tests/e2e/test_web_pack_putaway.py tests/e2e/test_web_dash.py $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
