@@ -20,6 +20,7 @@ from central.db.engine import make_engine, make_session_factory, transaction
 from central.db.migrate import upgrade
 from central.deps import Container
 from central.edges import api as edges_api
+from central.fleet import api as fleet_api
 from central.inbound import api as inbound_api
 from central.inbound import putaway_api
 from central.ingest import api as ingest_api
@@ -97,6 +98,8 @@ def create_app(settings: Settings | None = None, run_ingest: bool | None = None)
         app.include_router(module.router)
     for module in (commands_api, edges_api):
         app.include_router(module.router)
+    app.state.fleet = None  # a FleetManager, set by a composition root that runs one
+    app.include_router(fleet_api.router)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(putaway_api.router)

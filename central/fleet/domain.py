@@ -79,6 +79,8 @@ class Vehicle:
     orders: int = 0
     route_passed: list[int] = field(default_factory=list)
     needs_plan: bool = False
+    seen: bool = False  # a state arrived: battery and position are known
+    await_stop: bool = False  # cancelled: wait until it stands still, then plan from there
     action_id: str | None = None
     action_done: bool = False
     busy_s: float = 0.0

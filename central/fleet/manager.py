@@ -72,6 +72,7 @@ class FleetManager:
         self.plan_failures = 0
         self.events: list[tuple[float, str, str]] = []  # (t, vehicle or task, what)
         self._blocked_by: dict[str, set[int]] = {}
+        self._sent: dict[str, tuple[Any, ...]] = {}
         now = self._step()
         for serial, node in homes.items():
             cell = layout.cell_of(node)
@@ -154,7 +155,7 @@ class FleetManager:
             self._assign()
             self._charging_policy()
             for v in self.vehicles.values():
-                if v.online and v.needs_plan and v.legs:
+                if v.online and v.needs_plan and v.legs and not v.await_stop:
                     self._plan(v, now)
             if not self.paused:
                 for v in self.vehicles.values():
@@ -265,6 +266,7 @@ class FleetManager:
                 del self.locked[cell]
 
     def _apply_state(self, v: Vehicle, s: dict[str, Any]) -> None:
+        v.seen = True
         v.battery = float(s["batteryState"]["batteryCharge"])
         v.charging = bool(s["batteryState"]["charging"])
         v.driving = bool(s["driving"])
@@ -279,6 +281,15 @@ class FleetManager:
             cell = self.layout.cell_of(s["lastNodeId"])
         except KeyError:
             return
+        if v.await_stop:
+            if v.driving or s["nodeStates"]:
+                return
+            v.await_stop = False
+            v.cell = cell
+            self.traffic.park(v.serial, cell, self._step())
+            for other in self.traffic.touching({cell}, but=v.serial):
+                self.vehicles[other].needs_plan = True
+            return
         if s["orderId"] == v.order_id and v.order_id:
             passed = self.traffic.reached(v.serial, cell)
             if passed is not None:
@@ -291,7 +302,7 @@ class FleetManager:
                 if a["actionId"] == v.action_id and a["actionStatus"] in ("FINISHED", "FAILED"):
                     v.action_done = True
         blocked = [e for e in s.get("errors", []) if e["errorType"] == "pathBlocked"]
-        if blocked and v.status != VehicleStatus.BLOCKED:
+        if blocked and v.status != VehicleStatus.BLOCKED and s["orderId"] == v.order_id:
             self._on_blocked(v, blocked[0])
         elif not blocked and v.status == VehicleStatus.BLOCKED:
             v.status = VehicleStatus.BUSY if v.legs else VehicleStatus.IDLE
@@ -308,8 +319,8 @@ class FleetManager:
         self.traffic.blocked.add(cell)
         self.link.instant(v.serial, "cancelOrder")
         self.link.forget_order(v.serial)
-        self.traffic.park(v.serial, v.cell, self._step())
-        for other in self.traffic.touching({cell, v.cell}, but=v.serial):
+        v.await_stop = True
+        for other in self.traffic.touching({cell}, but=v.serial):
             self.vehicles[other].needs_plan = True
         if v.legs and v.legs[0].goal == cell:
             self._requeue(v, "its station is blocked")
@@ -379,11 +390,16 @@ class FleetManager:
             v
             for v in self._online()
             if v.status == VehicleStatus.IDLE
+            and v.seen
             and not v.legs
             and v.battery >= self.config.low_battery_pct
         ]
+        # stations that are locked (a task uses them) or blocked wait
+        busy = set(self.locked) | self.traffic.blocked
         tasks = [
-            t for t in self._pending() if t.source not in self.locked and t.dest not in self.locked
+            t
+            for t in self._pending()
+            if not {t.source, t.dest} & busy and not self.traffic.unreachable(t.source, t.dest)
         ]
         if not free or not tasks:
             return
@@ -417,6 +433,8 @@ class FleetManager:
         ok = self.traffic.plan(v.serial, v.legs[0].goal, now)
         if not ok:
             self.plan_failures += 1
+            if self.traffic.unreachable(v.cell, v.legs[0].goal):
+                self._requeue(v, "its goal cannot be reached (blocked)")
             return  # retried at the next tick
         self.plan_ms.append((time.perf_counter() - started) * 1000)
         v.needs_plan = False
@@ -428,10 +446,14 @@ class FleetManager:
             v.route_passed = []
 
     def _release(self, v: Vehicle, now: int) -> None:
-        if not v.legs or not v.order_id or v.needs_plan:
+        if not v.legs or not v.order_id or v.needs_plan or v.await_stop:
             return
         released = self.traffic.release(v.serial, now, self.config.max_base)
         plan = self.traffic.plans[v.serial]
+        sig = (v.order_id, plan.version, released, len(plan.visits), len(v.route_passed))
+        if self._sent.get(v.serial) == sig:
+            return  # nothing new to tell this vehicle
+        self._sent[v.serial] = sig
         cells = v.route_passed + [x.cell for x in plan.visits]
         leg = v.legs[0]
         nodes = [
@@ -440,6 +462,7 @@ class FleetManager:
         try:
             self.link.send_route(v.serial, v.order_id, nodes, len(v.route_passed) + released)
         except Exception as exc:  # a broker hiccup: try again at the next tick
+            self._sent.pop(v.serial, None)
             logger.warning("could not send the route of %s: %s", v.serial, exc)
 
     def _node(self, cell: int, leg: Leg | None, v: Vehicle) -> FleetNode:

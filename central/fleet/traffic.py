@@ -38,6 +38,7 @@ class Plan:
 
     vehicle: str
     visits: list[Visit] = field(default_factory=list)
+    version: int = 0  # grows with every re-plan
 
     @property
     def current(self) -> Visit:
@@ -151,6 +152,7 @@ class Traffic:
             self._reserve(start)
             return False
         t = max(t_start, start.t0)
+        plan.version += 1
         runs: list[tuple[int, int, int]] = []
         for i, cell in enumerate(path):
             if runs and runs[-1][0] == cell:
@@ -218,6 +220,10 @@ class Traffic:
                     parent[nk] = key
                 heapq.heappush(open_, (max(t + 1 + h[nxt], earliest), h[nxt], t + 1, nxt))
         return None
+
+    def unreachable(self, start: int, goal: int) -> bool:
+        """True if blocked cells cut every way from `start` to `goal`."""
+        return bool(self.blocked) and self._distances(goal)[start] < 0
 
     def _distances(self, goal: int) -> list[int]:
         dist = [-1] * (self.grid.width * self.grid.height)

@@ -8,7 +8,12 @@ from typing import Any
 
 from firmware_interfaces.validation import ContractError
 
-from edge.vda5050.protocol import ProtocolError, check_stitching, validate_message
+from edge.vda5050.protocol import (
+    ProtocolError,
+    check_order_rules,
+    check_stitching,
+    validate_message,
+)
 
 ACCEPT, IGNORE = "accept", "ignore"
 SUPPORTED_NODE_ACTIONS = {"pick", "drop", "startCharging", "stopCharging", "finePositioning"}
@@ -42,12 +47,20 @@ class HeldOrder:
 
 
 def judge(
-    order: Any, held: HeldOrder, x: float, y: float, default_deviation_m: float = 0.5
+    order: Any,
+    held: HeldOrder,
+    x: float,
+    y: float,
+    default_deviation_m: float = 0.5,
+    check_schema: bool = True,
 ) -> Verdict:
     """Accept, ignore or reject `order` given what the vehicle holds and where it stands."""
     try:
-        validate_message("order", order)
-    except (ContractError, ProtocolError) as exc:
+        if check_schema:
+            validate_message("order", order)
+        else:
+            check_order_rules(order)
+    except (ContractError, ProtocolError, KeyError, TypeError) as exc:
         return reject("validationError", str(exc))
     unsupported = [
         a["actionType"]

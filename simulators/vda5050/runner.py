@@ -18,7 +18,7 @@ from simulators.vda5050.vehicle import AgvVehicle
 
 logger = logging.getLogger(__name__)
 
-POLL_WALL_S = 0.01  # how often (real seconds) the simulation takes in MQTT messages
+POLL_WALL_S = 0.005  # how often (real seconds) the simulation takes in MQTT messages
 
 
 class AgvStandIns:

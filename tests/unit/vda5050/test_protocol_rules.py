@@ -44,10 +44,10 @@ def test_orders_built_stepwise_obey_schema_and_rules() -> None:
 def test_the_base_cannot_change_only_the_horizon() -> None:
     book = OrderBook("o1", ROUTE)
     book.update(ROUTE, 3)
-    other = ROUTE[:2] + [RouteNode("x", 9.0, 9.0)] + ROUTE[3:]
+    other = [*ROUTE[:2], RouteNode("x", 9.0, 9.0), *ROUTE[3:]]
     with pytest.raises(ProtocolError, match="base cannot be changed"):
         book.update(other, 4)
-    detour = ROUTE[:3] + [RouteNode("x", 9.0, 9.0)]
+    detour = [*ROUTE[:3], RouteNode("x", 9.0, 9.0)]
     msg = book.update(detour, 3)  # new horizon after the decision point is fine
     assert [n["nodeId"] for n in msg["nodes"]] == ["n2", "x"]
 

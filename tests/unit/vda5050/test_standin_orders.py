@@ -127,7 +127,7 @@ def test_pick_and_drop_change_the_load_and_driving_drains_the_battery() -> None:
         "blockingType": "HARD",
         "actionParameters": [{"key": "loadId", "value": "tote-1"}],
     }
-    route = ROUTE[:2] + [RouteNode("n2", 2.0, 0.0, (pick,))]
+    route = [*ROUTE[:2], RouteNode("n2", 2.0, 0.0, (pick,))]
     book = OrderBook("o1", route)
     agv.on_order(order(hc, book.update(route, 3)))
     env.run(until=10)

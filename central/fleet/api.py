@@ -1,0 +1,114 @@
+"""Fleet endpoints: vehicles (positions, planned paths), tasks, pause-all and emergency stop."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from pydantic import BaseModel, Field
+
+from central.auth.domain import OPERATE, READ, SUPERVISE, Principal
+from central.deps import require
+from central.fleet.domain import TaskKind
+from central.fleet.manager import FleetManager
+
+router = APIRouter(prefix="/api/v1/fleet", tags=["fleet"])
+
+
+def get_fleet(request: Request) -> FleetManager:
+    """The running fleet manager; 503 when this deployment runs none."""
+    fleet: FleetManager | None = getattr(request.app.state, "fleet", None)
+    if fleet is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "no fleet manager is running")
+    return fleet
+
+
+FleetDep = Annotated[FleetManager, Depends(get_fleet)]
+
+
+class TaskCreate(BaseModel):
+    kind: TaskKind
+    source: str = Field(description="nodeId of the pick station or dock")
+    dest: str = Field(description="nodeId of the pack station or reserve location")
+    load_id: str = Field(default="", max_length=64)
+
+
+@router.get("")
+def overview(fleet: FleetDep, _: Annotated[Principal, Depends(require(READ))]) -> dict[str, Any]:
+    """Vehicles (node, x/y, battery, planned path), tasks and the fleet flags: a live map's feed."""
+    return fleet.snapshot()
+
+
+@router.get("/map")
+def site_map(fleet: FleetDep, _: Annotated[Principal, Depends(require(READ))]) -> dict[str, Any]:
+    """The AGV grid: rows of map characters, cell size, and every node with its position."""
+    layout = fleet.layout
+    nodes = [
+        {
+            "id": layout.node_id(c),
+            "x": layout.position(c)[0],
+            "y": layout.position(c)[1],
+            "kind": layout.kind(c),
+        }
+        for c in range(layout.grid.width * layout.grid.height)
+        if layout.grid.free.ravel()[c]
+    ]
+    return {"rows": list(layout.rows), "cell_m": layout.cell_m, "nodes": nodes}
+
+
+@router.get("/vehicles")
+def vehicles(
+    fleet: FleetDep, _: Annotated[Principal, Depends(require(READ))]
+) -> list[dict[str, Any]]:
+    """Every vehicle with position, status and planned path."""
+    return list(fleet.snapshot()["vehicles"])
+
+
+@router.get("/tasks")
+def tasks(fleet: FleetDep, _: Annotated[Principal, Depends(require(READ))]) -> list[dict[str, Any]]:
+    """Every transport task with its status and the vehicles that worked on it."""
+    return list(fleet.snapshot()["tasks"])
+
+
+@router.post("/tasks", status_code=201)
+def create_task(
+    body: TaskCreate, fleet: FleetDep, _: Annotated[Principal, Depends(require(OPERATE))]
+) -> dict[str, Any]:
+    """Queue a transport task (tote: pick -> pack station; pallet: dock -> reserve)."""
+    try:
+        task = fleet.submit(body.kind, body.source, body.dest, body.load_id)
+    except (KeyError, ValueError) as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+    return fleet.task_view(task)
+
+
+@router.post("/pause")
+def pause(fleet: FleetDep, _: Annotated[Principal, Depends(require(OPERATE))]) -> dict[str, Any]:
+    """Pause every vehicle."""
+    fleet.pause_all()
+    return {"paused": True}
+
+
+@router.post("/resume")
+def resume(fleet: FleetDep, _: Annotated[Principal, Depends(require(OPERATE))]) -> dict[str, Any]:
+    """Resume every vehicle."""
+    fleet.resume_all()
+    return {"paused": False}
+
+
+@router.post("/emergency-stop")
+def emergency_stop(
+    fleet: FleetDep, _: Annotated[Principal, Depends(require(OPERATE))]
+) -> dict[str, Any]:
+    """Every vehicle cancels its order and stops; dispatch halts (anyone who operates may)."""
+    fleet.emergency_stop()
+    return {"emergency_stop": True}
+
+
+@router.post("/emergency-stop/release")
+def release_emergency_stop(
+    fleet: FleetDep, _: Annotated[Principal, Depends(require(SUPERVISE))]
+) -> dict[str, Any]:
+    """Restart after an emergency stop (supervisors only)."""
+    fleet.release_emergency_stop()
+    return {"emergency_stop": False}
