@@ -83,3 +83,42 @@ def opcua(
     finally:
         server.stop()
         typer.echo(f"OPC UA stand-in stopped after {server.ticks} ticks")
+
+
+@app.command()
+def agvs(
+    config: Path = typer.Option(..., "--config", "-c", help="AGV stand-ins YAML config file."),
+    log_level: str = typer.Option("INFO", help="Logging level."),
+) -> None:
+    """Run VDA 5050 2.1 AGV stand-ins (docs/fleet.md) until SIGINT or SIGTERM."""
+    from simulators.vda5050.config import AgvConfigError, load_agv_config
+    from simulators.vda5050.runner import AgvStandIns
+
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        cfg = load_agv_config(config)
+    except AgvConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    done = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        done.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    standins = AgvStandIns(cfg)
+    standins.start()
+    serials = ", ".join(v.serial for v in cfg.vehicles)
+    typer.echo(
+        f"{len(cfg.vehicles)} AGV(s) online ({serials}) at x{cfg.time_factor:g}; "
+        f"orders on uagv/v2/{cfg.manufacturer}/<serial>/order"
+    )
+    try:
+        while not done.wait(1.0):
+            pass
+    finally:
+        standins.stop()
+        typer.echo("AGV stand-ins stopped (OFFLINE published)")

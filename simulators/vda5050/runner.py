@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,7 +42,7 @@ class AgvStandIns:
                 port=config.port,
                 username=config.username.format(serial=spec.serial),
                 password=config.password,
-                on_message=lambda topic, body, s=spec.serial: self._inbox.put((s, topic, body)),
+                on_message=self._inbox_for(spec.serial),
             )
             self.links[spec.serial] = link
             self.vehicles[spec.serial] = AgvVehicle(
@@ -55,6 +55,12 @@ class AgvStandIns:
         self.env.process(self._poll())
         for fault in config.faults:
             self.env.process(self._fault(fault))
+
+    def _inbox_for(self, serial: str) -> Callable[[str, dict[str, Any]], None]:
+        def put(topic: str, body: dict[str, Any]) -> None:
+            self._inbox.put((serial, topic, body))
+
+        return put
 
     def start(self, timeout_s: float = 10.0) -> None:
         """Connect every vehicle, publish state and factsheet, start the clock."""

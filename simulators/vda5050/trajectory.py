@@ -28,9 +28,9 @@ def find_conflicts(trajectories: dict[str, Trajectory], now: float) -> list[str]
         for u, v, t0, t1 in tr.moves:
             if u != v:
                 moves[frozenset((u, v))].append((t0, t1, u, serial))
-    for items in moves.values():
-        for i, (a0, a1, ua, va) in enumerate(items):
-            for b0, b1, ub, vb in items[i + 1 :]:
+    for crossing in moves.values():
+        for i, (a0, a1, ua, va) in enumerate(crossing):
+            for b0, b1, ub, vb in crossing[i + 1 :]:
                 if va != vb and ua != ub and min(a1, b1) > max(a0, b0):
                     out.append(f"swap: {va} and {vb} on edge {ua}-{ub} at {max(a0, b0):.2f} s")
     return out
