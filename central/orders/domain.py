@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 
 from central.common.errors import InvalidInput
 from central.common.money import Money
@@ -87,7 +88,7 @@ class OrderIn:
     billing_country: str = ""
     carrier: str = "standard"
 
-    @property
+    @cached_property
     def total(self) -> Money:
         """Sum of the lines (one currency per order)."""
         total = Money.of(0, self.currency)

@@ -23,7 +23,8 @@ from central.orders.service import (
     status_payload,
 )
 
-IN_CHUNK = 500  # values per IN (...) list: well under SQLite's and PostgreSQL's limits
+IN_CHUNK = 500
+ORDERS = Order.__table__  # values per IN (...) list: well under SQLite's and PostgreSQL's limits
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,7 @@ def _insert(
         return []
     ids = list(
         session.scalars(
-            insert(Order).returning(Order.id, sort_by_parameter_order=True),
+            insert(ORDERS).returning(ORDERS.c.id, sort_by_parameter_order=True),
             [row for _, _, row in new],
         )
     )
@@ -178,7 +179,7 @@ def _insert(
         for order_id, (order, _, _) in zip(ids, new, strict=True)
         for line in order.lines
     ]
-    session.execute(insert(OrderLine), lines)
+    session.connection().execute(insert(OrderLine.__table__), lines)
     events = [
         {
             "topic": STATUS_TOPIC,
@@ -196,5 +197,5 @@ def _insert(
         }
         for order_id, (order, problems, row) in zip(ids, new, strict=True)
     ]
-    session.execute(insert(OutboxEvent), events)
+    session.connection().execute(insert(OutboxEvent.__table__), events)
     return ids

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -96,10 +96,13 @@ def set_statuses(
     if not changes:
         return
     now = utcnow()
-    session.execute(
-        update(Order),
-        [{"id": o.id, "status": st.value, "updated_at": now} for o, st, _ in changes],
-        execution_options={"synchronize_session": False},
+    table = Order.__table__
+    connection = session.connection()
+    connection.execute(
+        update(table)
+        .where(table.c.id == bindparam("oid"))
+        .values(status=bindparam("st"), updated_at=bindparam("at")),
+        [{"oid": o.id, "st": st.value, "at": now} for o, st, _ in changes],
     )
     events = [
         {
@@ -112,7 +115,7 @@ def set_statuses(
         }
         for o, st, detail in changes
     ]
-    session.execute(insert(OutboxEvent), events)
+    connection.execute(insert(OutboxEvent.__table__), events)
     for order, st, _ in changes:  # the loaded objects show the new state without a reload
         set_committed_value(order, "status", st.value)
         set_committed_value(order, "updated_at", now)

@@ -15,7 +15,7 @@ from central.common.errors import Conflict
 from central.db.tables import Order, OrderLine, PickBatch, PickLine, Reservation, Sku, Stock, Wave
 from central.orders import service as orders
 from central.orders.domain import OrderStatus
-from central.outbound.allocation import allocate_orders
+from central.outbound.allocate_bulk import allocate_orders
 from central.outbound.layout import SiteLayout, site_layout
 from optimization import batching
 from optimization.aisle_batching import estimated_seed_batches
@@ -24,7 +24,8 @@ from optimization.routing.problem import PickingProblem
 from optimization.routing.solve import pick_path
 
 PACK_STATION = "PACK-01"
-EXACT_BATCHING_MAX = 60  # up to this many orders, batch with exact tours and local search
+EXACT_BATCHING_MAX = 60  # up to this many orders, seed batching calls the exact router
+IMPROVE_MAX = 60  # up to this many orders, local search then improves the batches
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ def release_wave(session: Session, site_id: int, policy: WavePolicy, actor: str)
     ]
     if len(chosen) <= EXACT_BATCHING_MAX:
         batches = batching.seed_batches(
-            opt_orders, policy.cart, _tour(site, policy.method), improve=True
+            opt_orders, policy.cart, _tour(site, policy.method), improve=len(chosen) <= IMPROVE_MAX
         )
     else:
         batches = estimated_seed_batches(opt_orders, policy.cart, site.layout, site.depot)
@@ -186,9 +187,10 @@ def _create_batches(
         )
         for flat in flats
     ]
+    table = PickBatch.__table__
     batch_ids = list(
         session.scalars(
-            insert(PickBatch).returning(PickBatch.id, sort_by_parameter_order=True),
+            insert(table).returning(table.c.id, sort_by_parameter_order=True),
             [
                 {
                     "wave_id": wave.id,
@@ -223,4 +225,4 @@ def _create_batches(
                 }
             )
     if rows:
-        session.execute(insert(PickLine), rows)
+        session.connection().execute(insert(PickLine.__table__), rows)
