@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 
 from central.auth import api as auth_api
 from central.auth import service as auth_service
@@ -102,6 +103,8 @@ def create_app(settings: Settings | None = None, run_ingest: bool | None = None)
     app.include_router(fleet_api.router)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(DataError, _out_of_range)  # PostgreSQL: integer/numeric/text range
+    app.add_exception_handler(OverflowError, _out_of_range)  # SQLite: an int beyond 64 bits
     app.include_router(putaway_api.router)
     install_web(app)  # handheld screens (/h/) and the dashboard (/dash/)
     return app
@@ -117,6 +120,15 @@ def prepare_database(container: Container) -> None:
             session, settings.admin_username, settings.admin_password.get_secret_value()
         ):
             logger.info("created admin user %r", settings.admin_username)
+
+
+async def _out_of_range(_request: Request, exc: Exception) -> JSONResponse:
+    """A value the database cannot hold (an id beyond 64 bits, too long a text): bad input."""
+    logger.warning("value out of range for the database: %s", str(exc).splitlines()[0][:200])
+    return JSONResponse(
+        status_code=422,
+        content={"detail": "a value is out of range for the database", "error": "OutOfRange"},
+    )
 
 
 async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
