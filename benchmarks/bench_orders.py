@@ -133,6 +133,9 @@ def baseline(kind: str, n: int) -> dict[str, Any]:
 
         def allocate() -> None:
             with container.sessions.begin() as session:
+                window = waves.WavePolicy().merge_window
+                for group in orders.merge_candidates(session, site_id, window):
+                    orders.merge(session, group)
                 pending = session.scalars(
                     select(Order)
                     .where(Order.site_id == site_id, Order.status.in_(["ready", "backordered"]))

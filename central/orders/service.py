@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -90,20 +90,29 @@ def set_status(
 
 
 def set_statuses(
-    session: Session, changes: Sequence[tuple[Order, OrderStatus, str | None]]
+    session: Session,
+    changes: Sequence[tuple[Order, OrderStatus, str | None]],
+    **values: Any,
 ) -> None:
-    """`set_status` for many orders: one bulk UPDATE and one bulk INSERT of outbox events."""
+    """`set_status` for many orders: an UPDATE per status (ids in chunks) and one bulk INSERT.
+
+    `values` are further columns set on every changed order (e.g. `wave_id`).
+    """
     if not changes:
         return
     now = utcnow()
     table = Order.__table__
     connection = session.connection()
-    connection.execute(
-        update(table)
-        .where(table.c.id == bindparam("oid"))
-        .values(status=bindparam("st"), updated_at=bindparam("at")),
-        [{"oid": o.id, "st": st.value, "at": now} for o, st, _ in changes],
-    )
+    by_status: dict[OrderStatus, list[int]] = {}
+    for order, status, _ in changes:
+        by_status.setdefault(status, []).append(order.id)
+    for status, ids in by_status.items():
+        for start in range(0, len(ids), 1000):
+            connection.execute(
+                update(table)
+                .where(table.c.id.in_(ids[start : start + 1000]))
+                .values(status=status.value, updated_at=now, **values)
+            )
     events = [
         {
             "topic": STATUS_TOPIC,
@@ -119,6 +128,8 @@ def set_statuses(
     for order, st, _ in changes:  # the loaded objects show the new state without a reload
         set_committed_value(order, "status", st.value)
         set_committed_value(order, "updated_at", now)
+        for name, value in values.items():
+            set_committed_value(order, name, value)
 
 
 def available_by_sku(session: Session, site_id: int, sku_codes: Sequence[str]) -> dict[str, int]:

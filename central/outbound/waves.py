@@ -112,11 +112,10 @@ def release_wave(session: Session, site_id: int, policy: WavePolicy, actor: str)
     else:
         batches = estimated_seed_batches(opt_orders, policy.cart, site.layout, site.depot)
     _create_batches(session, wave, [[chosen[i] for i in b] for b in batches], picks, site, policy)
-    for order in chosen:
-        order.wave_id = wave.id
-    session.flush()
     orders.set_statuses(
-        session, [(order, OrderStatus.RELEASED, f"wave {wave.code}") for order in chosen]
+        session,
+        [(order, OrderStatus.RELEASED, f"wave {wave.code}") for order in chosen],
+        wave_id=wave.id,
     )
     return wave
 
