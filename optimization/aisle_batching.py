@@ -11,33 +11,35 @@ from optimization.layout import ParallelAisleLayout, Point
 
 
 class AisleProfile:
-    """Per order, the deepest pick in each aisle (NaN: no pick there), for estimating tours."""
+    """Per order, each aisle's walking cost and the aisle span, for estimating tours.
+
+    An aisle costs the walk in to its deepest pick and back, at most the aisle's length (then
+    the picker walks through); the span costs twice the distance between the outermost aisles
+    visited, the depot's aisle included. Both combine over orders by max/min, so the estimate
+    of a batch plus an order is a few array operations.
+    """
 
     def __init__(self, orders: Sequence[Order], layout: ParallelAisleLayout, depot: Point) -> None:
-        self.layout = layout
-        self.depot_aisle = int(depot[0])
-        self.bottom = layout.cross_aisles[0]
-        self.height = layout.cross_aisles[-1] - self.bottom
-        depth = np.full((len(orders), layout.num_aisles), -1.0)
+        self.spacing = layout.aisle_spacing
+        bottom = layout.cross_aisles[0]
+        height = layout.cross_aisles[-1] - bottom
+        depot_aisle = int(depot[0])
+        cost = np.zeros((len(orders), layout.num_aisles))
+        left = np.full(len(orders), depot_aisle)
+        right = np.full(len(orders), depot_aisle)
         for i, order in enumerate(orders):
             for aisle, y in order.picks:
                 a = int(aisle)
-                depth[i, a] = max(depth[i, a], float(y) - self.bottom)
-        self.depth = depth
+                cost[i, a] = max(cost[i, a], min(2 * (float(y) - bottom), height))
+                left[i] = min(left[i], a)
+                right[i] = max(right[i], a)
+        self.cost, self.left, self.right = cost, left, right
+        self.empty = np.array([not order.picks for order in orders])
 
-    def estimate(self, depth: np.ndarray) -> np.ndarray:
-        """Tour estimates for rows of per-aisle depths: aisle span across, aisles up and back."""
-        visited = depth >= 0
-        # each visited aisle: walk in and back to the deepest pick, or straight through
-        vertical = np.where(visited, np.minimum(2 * depth, self.height), 0.0).sum(axis=-1)
-        n = depth.shape[-1]
-        idx = np.arange(n)
-        left = np.where(visited, idx, n).min(axis=-1)
-        right = np.where(visited, idx, -1).max(axis=-1)
-        left = np.minimum(left, self.depot_aisle)
-        right = np.maximum(right, self.depot_aisle)
-        across = 2 * self.layout.aisle_spacing * (right - left)
-        return np.where(visited.any(axis=-1), vertical + across, 0.0)
+    def alone(self) -> np.ndarray:
+        """The estimate of each order on its own."""
+        across = 2 * self.spacing * (self.right - self.left)
+        return np.where(self.empty, 0.0, self.cost.sum(axis=1) + across)
 
 
 def estimated_seed_batches(
@@ -51,8 +53,8 @@ def estimated_seed_batches(
     _check(orders, cap)
     if not orders:
         return []
-    profile = AisleProfile(orders, layout, depot)
-    alone = profile.estimate(profile.depth)
+    p = AisleProfile(orders, layout, depot)
+    alone = p.alone()
     load = np.array([[o.items, o.weight, o.volume, o.totes] for o in orders], dtype=float)
     limit = np.array([cap.items, cap.weight, cap.volume, cap.totes], dtype=float)
     open_ = np.ones(len(orders), dtype=bool)
@@ -63,22 +65,20 @@ def estimated_seed_batches(
         batch = [seed]
         open_[seed] = False
         used = load[seed].copy()
-        depth = profile.depth[seed].copy()
-        base = float(profile.estimate(depth))
+        cost, left, right = p.cost[seed].copy(), p.left[seed], p.right[seed]
         while True:
             options = np.flatnonzero(open_)
+            options = options[((used + load[options]) <= limit).all(axis=1)]
             if options.size == 0:
                 break
-            options = options[np.all(used + load[options] <= limit, axis=1)]
-            if options.size == 0:
-                break
-            merged = np.maximum(profile.depth[options], depth)
-            extra = profile.estimate(merged) - base
-            best = int(options[np.lexsort((options, extra))[0]])
+            vertical = np.maximum(p.cost[options], cost).sum(axis=1)
+            span = np.maximum(p.right[options], right) - np.minimum(p.left[options], left)
+            score = vertical + 2 * p.spacing * span  # minus the batch's own: same for all
+            best = int(options[np.lexsort((options, score))[0]])
             batch.append(best)
             open_[best] = False
             used += load[best]
-            depth = np.maximum(depth, profile.depth[best])
-            base = float(profile.estimate(depth))
+            cost = np.maximum(cost, p.cost[best])
+            left, right = min(left, p.left[best]), max(right, p.right[best])
         batches.append(batch)
     return batches

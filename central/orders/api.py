@@ -132,10 +132,13 @@ def _bulk(container: ContainerDep, site: str, items: list[OrderIn | Exception]) 
             result.errors.append(ImportRowError(index=index, detail=str(exc)))
     for start in range(0, len(valid), BULK_CHUNK):
         chunk = valid[start : start + BULK_CHUNK]
+        outcomes: list[intake.Intake | None]
         try:
             with container.sessions.begin() as session:
                 site_row = inventory.get_site(session, site)
-                outcomes = intake.receive_orders(session, site_row, [o for _, o in chunk], RULES)
+                outcomes = list(
+                    intake.receive_orders(session, site_row, [o for _, o in chunk], RULES)
+                )
         except (DomainError, IntegrityError):  # e.g. a concurrent import: take them one by one
             outcomes = [_one(container, site, index, item, result) for index, item in chunk]
         for outcome in outcomes:

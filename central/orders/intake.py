@@ -7,9 +7,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import Table, insert, select, text
 from sqlalchemy.orm import Session
 
 from central.common.clock import utcnow
@@ -24,7 +24,11 @@ from central.orders.service import (
 )
 
 IN_CHUNK = 500
-ORDERS = Order.__table__  # values per IN (...) list: well under SQLite's and PostgreSQL's limits
+ORDERS = cast(Table, Order.__table__)
+LINES = cast(Table, OrderLine.__table__)
+EVENTS = cast(
+    Table, OutboxEvent.__table__
+)  # values per IN (...) list: well under SQLite's and PostgreSQL's limits
 
 
 @dataclass(frozen=True)
@@ -206,7 +210,7 @@ def _insert(
         for order_id, (order, _, _) in zip(ids, new, strict=True)
         for line in order.lines
     ]
-    session.connection().execute(insert(OrderLine.__table__), lines)
+    session.connection().execute(insert(LINES), lines)
     events = [
         {
             "topic": STATUS_TOPIC,
@@ -224,5 +228,5 @@ def _insert(
         }
         for order_id, (order, problems, row) in zip(ids, new, strict=True)
     ]
-    session.connection().execute(insert(OutboxEvent.__table__), events)
+    session.connection().execute(insert(EVENTS), events)
     return ids

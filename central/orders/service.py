@@ -6,9 +6,9 @@ import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -101,7 +101,7 @@ def set_statuses(
     if not changes:
         return
     now = utcnow()
-    table = Order.__table__
+    table = cast(Table, Order.__table__)
     connection = session.connection()
     by_status: dict[OrderStatus, list[int]] = {}
     for order, status, _ in changes:
@@ -124,7 +124,7 @@ def set_statuses(
         }
         for o, st, detail in changes
     ]
-    connection.execute(insert(OutboxEvent.__table__), events)
+    connection.execute(insert(cast(Table, OutboxEvent.__table__)), events)
     for order, st, _ in changes:  # the loaded objects show the new state without a reload
         set_committed_value(order, "status", st.value)
         set_committed_value(order, "updated_at", now)

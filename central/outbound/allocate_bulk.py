@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -17,9 +17,11 @@ from central.orders.service import PICKABLE, STATUS_TOPIC, set_statuses, status_
 from central.outbound.allocation import AllocationResult, allocate_order
 
 IN_CHUNK = 500
-ORDERS = Order.__table__
-LINES = OrderLine.__table__
-STOCK = Stock.__table__
+ORDERS = cast(Table, Order.__table__)
+LINES = cast(Table, OrderLine.__table__)
+STOCK = cast(Table, Stock.__table__)
+RESERVATIONS = cast(Table, Reservation.__table__)
+EVENTS = cast(Table, OutboxEvent.__table__)
 
 
 class _Line(NamedTuple):
@@ -85,7 +87,12 @@ def _plan(
     return got, reservations
 
 
-def _write(session: Session, got: dict[int, int], reservations: list[tuple[int, int, int]]) -> None:
+def _write(
+    session: Session,
+    lines: list[_Line],
+    got: dict[int, int],
+    reservations: list[tuple[int, int, int]],
+) -> None:
     """Conditional bulk reserve (all rows or _StaleStock), then reservations and line totals."""
     per_stock: dict[int, int] = {}
     for _line, stock_id, qty in reservations:
@@ -104,19 +111,30 @@ def _write(session: Session, got: dict[int, int], reservations: list[tuple[int, 
         if result.rowcount != len(per_stock):
             raise _StaleStock
         connection.execute(
-            insert(Reservation.__table__),
+            insert(RESERVATIONS),
             [
                 {"order_line_id": line, "stock_id": stock_id, "qty": qty, "status": "open"}
                 for line, stock_id, qty in reservations
             ],
         )
-    changed = [{"lid": line, "add": n} for line, n in got.items() if n]
-    if changed:
+    full = [ln.id for ln in lines if got.get(ln.id) and ln.allocated + got[ln.id] == ln.qty]
+    for start in range(0, len(full), IN_CHUNK):  # most lines: one UPDATE per chunk of ids
+        connection.execute(
+            update(LINES)
+            .where(LINES.c.id.in_(full[start : start + IN_CHUNK]))
+            .values(qty_allocated=LINES.c.qty)
+        )
+    part = [
+        {"lid": ln.id, "add": got[ln.id]}
+        for ln in lines
+        if got.get(ln.id) and ln.allocated + got[ln.id] != ln.qty
+    ]
+    if part:
         connection.execute(
             update(LINES)
             .where(LINES.c.id == bindparam("lid"))
             .values(qty_allocated=LINES.c.qty_allocated + bindparam("add")),
-            changed,
+            part,
         )
 
 
@@ -158,7 +176,7 @@ def allocate_orders(session: Session, site_id: int, orders: list[Order]) -> list
         got, reservations = _plan(lines, stock)
         try:
             with session.begin_nested():
-                _write(session, got, reservations)
+                _write(session, lines, got, reservations)
             break
         except _StaleStock:
             continue
@@ -314,7 +332,7 @@ def split_backorders(session: Session, partial: list[tuple[Order, list[_Line]]])
         .values(status=bindparam("st"), updated_at=bindparam("at"), total_amount=bindparam("tot")),
         updates,
     )
-    connection.execute(insert(OutboxEvent.__table__), events)
+    connection.execute(insert(EVENTS), events)
     return {order.id: bo_id for bo_id, (order, _) in zip(ids, partial, strict=True)}
 
 

@@ -145,4 +145,3 @@ def allocate_order(session: Session, order: Order) -> AllocationResult:
     backorder = split_backorder(session, order, lines)
     set_status(session, order, OrderStatus.ALLOCATED, f"split: remainder in order {backorder.id}")
     return AllocationResult(order.id, OrderStatus.ALLOCATED, backorder.id)
-

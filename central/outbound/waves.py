@@ -6,8 +6,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from central.common.clock import utcnow
@@ -186,7 +187,7 @@ def _create_batches(
         )
         for flat in flats
     ]
-    table = PickBatch.__table__
+    table = cast(Table, PickBatch.__table__)
     batch_ids = list(
         session.scalars(
             insert(table).returning(table.c.id, sort_by_parameter_order=True),
@@ -224,4 +225,4 @@ def _create_batches(
                 }
             )
     if rows:
-        session.connection().execute(insert(PickLine.__table__), rows)
+        session.connection().execute(insert(cast(Table, PickLine.__table__)), rows)
