@@ -207,9 +207,7 @@ class DemoStack:
                 pass
             for child in self.children:
                 if child.poll() is not None:
-                    raise RuntimeError(
-                        f"{child.args!r} exited; see {self.workdir}/*.log"
-                    )
+                    raise RuntimeError(f"{child.args!r} exited; see {self.workdir}/*.log")
             time.sleep(0.3)
         raise RuntimeError(f"central did not answer on {self.api}; see {self.workdir}/central.log")
 
