@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-
 import typer
+
+from whs.runtime import setup_logging, wait_for_shutdown
 
 app = typer.Typer(help="Central WMS service.", no_args_is_help=True)
 
@@ -21,9 +21,7 @@ def serve(
 
     from central.app import create_app
 
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_logging(log_level)
     uvicorn.run(create_app(run_ingest=ingest), host=host, port=port, log_level=log_level)
 
 
@@ -35,31 +33,22 @@ def ingest(
     log_level: str = typer.Option("info"),
 ) -> None:
     """Run one ingest worker (no API) in the shared subscription until SIGINT or SIGTERM."""
-    import signal
-    import threading
-
     from central.db.engine import make_engine, make_session_factory
     from central.deps import Container
     from central.ingest.consumer import IngestWorker
     from central.settings import get_settings
 
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_logging(log_level)
     settings = get_settings()
     if client_id:
         settings = settings.model_copy(update={"ingest_client_id": client_id})
     engine = make_engine(settings.database_url)
     container = Container(settings, make_session_factory(engine))
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
     worker = IngestWorker(settings, container.sessions, container.tolerance)
     worker.start()
     typer.echo(f"ingest worker {worker.client_id} on {settings.mqtt_host}:{settings.mqtt_port}")
     try:
-        while not done.wait(1.0):
-            pass
+        wait_for_shutdown()
     finally:
         worker.stop()
         engine.dispose()

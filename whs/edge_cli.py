@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-import signal
-import threading
 from pathlib import Path
-from types import FrameType
 
 import typer
+
+from whs.runtime import load_config, setup_logging, wait_for_shutdown
 
 app = typer.Typer(
     help="Edge agent: device traffic -> typed events -> central.", no_args_is_help=True
@@ -32,29 +30,15 @@ def run(
     from edge.agent import EdgeAgent
     from edge.config import ConfigError, load_edge_config
 
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    try:
-        cfg = load_edge_config(config)
-    except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    done = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        done.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    setup_logging(log_level)
+    cfg = load_config(load_edge_config, config, ConfigError)
     agent = EdgeAgent(cfg)
     agent.start()
     typer.echo(
         f"edge {cfg.edge_id} running (site {cfg.site}, broker {cfg.broker.host}:{cfg.broker.port})"
     )
     try:
-        while not done.wait(1.0):
-            pass
+        wait_for_shutdown()
     finally:
         agent.stop(drain_timeout_s=drain_timeout_s)
         typer.echo(f"edge {cfg.edge_id} stopped: {agent.stats()}")

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-import signal
-import threading
 from pathlib import Path
-from types import FrameType
 
 import typer
+
+from whs.runtime import load_config, setup_logging, wait_for_shutdown
 
 app = typer.Typer(help="Simulators: device stand-ins over real MQTT.", no_args_is_help=True)
 
@@ -27,21 +25,8 @@ def devices(
     from simulators.devices.config import SimConfigError, load_standins_config
     from simulators.devices.runner import DeviceStandIns
 
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    try:
-        cfg = load_standins_config(config)
-    except SimConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    done = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        done.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    setup_logging(log_level)
+    cfg = load_config(load_standins_config, config, SimConfigError)
     standins = DeviceStandIns(cfg)
     standins.start()
     docks = ", ".join(d.dock for d in cfg.docks)
@@ -50,8 +35,7 @@ def devices(
         f"send pallets to whs/v1/{cfg.site}/sim/<dock>/pallet"
     )
     try:
-        while not done.wait(1.0):
-            pass
+        wait_for_shutdown()
     finally:
         standins.stop()
         typer.echo(f"stand-ins stopped: {standins.published()}")
@@ -68,18 +52,12 @@ def opcua(
     """Run a generic OPC UA controller stand-in (tags, Reset/SetSetpoint/Wait) until Ctrl-C."""
     from simulators.opcua_controller import ControllerConfig, OpcUaControllerStandIn
 
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    done = threading.Event()
-    signal.signal(signal.SIGINT, lambda _s, _f: done.set())
-    signal.signal(signal.SIGTERM, lambda _s, _f: done.set())
+    setup_logging(log_level)
     server = OpcUaControllerStandIn(ControllerConfig(tags=tags, rate_hz=rate, port=port, host=host))
     server.start()
     typer.echo(f"OPC UA stand-in on {server.endpoint}: {tags} tags at {rate} Hz")
     try:
-        while not done.wait(1.0):
-            pass
+        wait_for_shutdown()
     finally:
         server.stop()
         typer.echo(f"OPC UA stand-in stopped after {server.ticks} ticks")
@@ -94,21 +72,8 @@ def agvs(
     from simulators.vda5050.config import AgvConfigError, load_agv_config
     from simulators.vda5050.runner import AgvStandIns
 
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    try:
-        cfg = load_agv_config(config)
-    except AgvConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    done = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        done.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    setup_logging(log_level)
+    cfg = load_config(load_agv_config, config, AgvConfigError)
     standins = AgvStandIns(cfg)
     standins.start()
     serials = ", ".join(v.serial for v in cfg.vehicles)
@@ -117,8 +82,7 @@ def agvs(
         f"orders on uagv/v2/{cfg.manufacturer}/<serial>/order"
     )
     try:
-        while not done.wait(1.0):
-            pass
+        wait_for_shutdown()
     finally:
         standins.stop()
         typer.echo("AGV stand-ins stopped (OFFLINE published)")
