@@ -280,6 +280,8 @@ class DemoClient:
 def _banner(stack: DemoStack, workdir: Path, interval: float) -> str:
     rows = [
         ("API + OpenAPI docs", f"{stack.api}/docs"),
+        ("Handheld screens", f"{stack.api}/h/"),
+        ("Dashboard", f"{stack.api}/dash/"),
         ("Stock ledger", f"{stack.api}/api/v1/stock/moves"),
         ("MQTT broker", f"127.0.0.1:{stack.broker.port} (per-device accounts, ACLs)"),
         ("Sign in", f"admin/admin; supervisor, operator, viewer: {DEMO_USER_PASSWORD}"),
