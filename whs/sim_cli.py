@@ -64,6 +64,41 @@ def opcua(
 
 
 @app.command()
+def arm(
+    port: int = typer.Option(4841, "--port", help="TCP port to listen on."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    station: str = typer.Option("PS-01", "--station", help="Pick-station id."),
+    failure_rate: float = typer.Option(
+        0.0, "--failure-rate", min=0.0, max=1.0, help="Share of picks that fail."
+    ),
+    time_factor: float = typer.Option(1.0, "--time-factor", min=0.01, help="Speed-up of cycles."),
+    seed: int | None = typer.Option(None, "--seed", help="Random seed (cycle times, failures)."),
+    log_level: str = typer.Option("INFO", help="Logging level."),
+) -> None:
+    """Run a robot-arm pick station (OPC UA, Robotics concepts) until SIGINT or SIGTERM."""
+    from simulators.robot_arm import ArmConfig, RobotArmStandIn
+
+    setup_logging(log_level)
+    server = RobotArmStandIn(
+        ArmConfig(
+            port=port,
+            host=host,
+            station=station,
+            failure_rate=failure_rate,
+            time_factor=time_factor,
+            seed=seed,
+        )
+    )
+    server.start()
+    typer.echo(f"robot-arm station {station} on {server.endpoint} (failure rate {failure_rate:g})")
+    try:
+        wait_for_shutdown()
+    finally:
+        server.stop()
+        typer.echo(f"robot-arm station stopped: {server.picks} picks, {server.failures} failed")
+
+
+@app.command()
 def agvs(
     config: Path = typer.Option(..., "--config", "-c", help="AGV stand-ins YAML config file."),
     log_level: str = typer.Option("INFO", help="Logging level."),
