@@ -1,0 +1,1 @@
+"""Whole-warehouse simulation: scenario files, a SimPy engine, KPIs, reports, sweeps."""
