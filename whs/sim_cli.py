@@ -121,3 +121,103 @@ def agvs(
     finally:
         standins.stop()
         typer.echo("AGV stand-ins stopped (OFFLINE published)")
+
+
+def _scenario_error(exc: Exception) -> typer.Exit:
+    typer.echo(f"scenario error: {exc}", err=True)
+    return typer.Exit(2)
+
+
+@app.command()
+def run(
+    scenario: str = typer.Argument(..., help="Scenario YAML file, or small/medium/peak."),
+    out: Path = typer.Option(..., "--out", "-o", help="Directory for kpis.json and report.html."),
+    hours: float | None = typer.Option(None, "--hours", help="Override the shift length."),
+) -> None:
+    """Simulate a whole warehouse shift (docs/simulation.md); write kpis.json and report.html."""
+    from simulators.warehouse.runner import resolve, run_to_dir
+    from simulators.warehouse.scenario import ScenarioError
+
+    try:
+        label, sc = resolve(scenario, hours)
+    except ScenarioError as exc:
+        raise _scenario_error(exc) from None
+    with typer.progressbar(length=1000, label=f"simulating {label}") as bar:
+        done = [0]
+
+        def advance(fraction: float) -> None:
+            step = int(fraction * 1000)
+            bar.update(step - done[0])
+            done[0] = step
+
+        result = run_to_dir(sc, out, advance)
+    k = result["kpis"]
+    typer.echo(
+        f"{k['orders_shipped']} orders shipped, {k['throughput']['orders_per_hour']} /h, "
+        f"processing {k['order_processing_time_min']['mean']} min, "
+        f"travel/pick {k['travel_per_pick_m']} m -> {out}/kpis.json, {out}/report.html"
+    )
+
+
+@app.command()
+def compare(
+    scenarios: list[str] = typer.Argument(
+        ..., help="Scenario files or example names, each optionally FILE@name=value,..."
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="Directory for kpis.json and report.html."),
+    hours: float | None = typer.Option(None, "--hours", help="Override every shift length."),
+) -> None:
+    """Simulate several scenarios or policies; side-by-side table and plots."""
+    from simulators.warehouse.runner import compare_to_dir, resolve
+    from simulators.warehouse.scenario import ScenarioError
+
+    try:
+        named = [resolve(s, hours) for s in scenarios]
+    except ScenarioError as exc:
+        raise _scenario_error(exc) from None
+    with typer.progressbar(length=len(named), label="simulating") as bar:
+        results = compare_to_dir(named, out, lambda k: bar.update(1))
+    for (name, _), r in zip(named, results, strict=True):
+        k = r["kpis"]
+        typer.echo(
+            f"{name}: {k['throughput']['orders_per_hour']} orders/h, "
+            f"travel/pick {k['travel_per_pick_m']} m"
+        )
+    typer.echo(f"-> {out}/kpis.json, {out}/report.html")
+
+
+@app.command()
+def sweep(
+    scenario: str = typer.Argument(..., help="Scenario YAML file, or small/medium/peak."),
+    grid: list[str] = typer.Option(
+        [], "--grid", help="name=v1,v2,... (dotted scenario field); repeat for more."
+    ),
+    replications: int = typer.Option(3, "--replications", "-r", min=1, help="Runs per variant."),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Processes."),
+    out: Path = typer.Option(..., "--out", "-o", help="Directory for kpis.json and report.html."),
+    hours: float | None = typer.Option(None, "--hours", help="Override the shift length."),
+) -> None:
+    """Run a grid of variants across processes; mean and 95 % confidence interval per KPI."""
+    from simulators.warehouse.runner import resolve, sweep_to_dir
+    from simulators.warehouse.scenario import ScenarioError
+    from simulators.warehouse.sweep import parse_grid
+
+    try:
+        _, sc = resolve(scenario, hours)
+        parsed = parse_grid(grid)
+        from simulators.warehouse.sweep import variants
+
+        total = len(variants(sc, parsed)) * replications
+    except ScenarioError as exc:
+        raise _scenario_error(exc) from None
+    with typer.progressbar(length=total, label="sweeping") as bar:
+        rows = sweep_to_dir(sc, parsed, replications, workers, out, lambda d, n: bar.update(1))
+    for row in rows:
+        s = row["stats"]["order_processing_time_min"]
+        t = row["stats"]["orders_per_hour"]
+        typer.echo(
+            f"{row['variant']}: {t['mean']:.1f} orders/h "
+            f"[{t['ci_low']:.1f}, {t['ci_high']:.1f}], processing {s['mean']:.1f} min "
+            f"[{s['ci_low']:.1f}, {s['ci_high']:.1f}]"
+        )
+    typer.echo(f"-> {out}/kpis.json, {out}/report.html")

@@ -84,8 +84,7 @@ class _Stats:
     agv_down_s: float = 0.0
     agv_travel_m: float = 0.0
     agv_failures: int = 0
-    agv_tasks: dict[str, int] = field(default_factory=lambda: {"gtp": 0, "replen": 0,
-                                                                 "putaway": 0})  # fmt: skip
+    agv_tasks: dict[str, int] = field(default_factory=lambda: {"gtp": 0, "replen": 0, "putaway": 0})
     arm_busy_s: float = 0.0
     arm_failures: int = 0
     pack_busy_s: float = 0.0
@@ -119,8 +118,13 @@ class WarehouseSim:
             [
                 _QuietScale(
                     self.env,
-                    ScaleSim(id=f"pack-scale-{i}", sample_period_s=scale.sample_period_s,
-                             noise_kg=0.0, settle_s=scale.settle_s, dwell_s=scale.dwell_s),
+                    ScaleSim(
+                        id=f"pack-scale-{i}",
+                        sample_period_s=scale.sample_period_s,
+                        noise_kg=0.0,
+                        settle_s=scale.settle_s,
+                        dwell_s=scale.dwell_s,
+                    ),
                     lambda _kind, _payload: None,
                     random.Random(sc.seed + i),
                     lambda: datetime(2025, 1, 1, tzinfo=UTC),
@@ -145,8 +149,11 @@ class WarehouseSim:
 
     def _build_layout(self) -> None:
         lay = self.sc.layout
-        cross = [0.0, lay.aisle_length] if lay.blocks == 1 else [
-            0.0, lay.aisle_length / 2, lay.aisle_length]  # fmt: skip
+        cross = (
+            [0.0, lay.aisle_length]
+            if lay.blocks == 1
+            else [0.0, lay.aisle_length / 2, lay.aisle_length]
+        )
         self.layout = ParallelAisleLayout(lay.aisles, tuple(cross), lay.aisle_spacing)
         per_block = lay.slots_per_aisle // lay.blocks
         heights: list[float] = []
@@ -178,20 +185,22 @@ class WarehouseSim:
         orders_h = float(hourly.mean())
         self.lines_per_hour = self.sku_p * orders_h * sc.demand.lines_per_order_mean
         self.units_per_hour = self.lines_per_hour * sc.demand.qty_per_line_mean
-        n_gtp = int(round(sc.policies.gtp_share * n))
+        n_gtp = round(sc.policies.gtp_share * n)
         self.gtp = np.zeros(n, dtype=bool)
         self.gtp[:n_gtp] = True  # SKUs are numbered by popularity: the fastest go to the robots
         pol = sc.policies.slotting
         if pol == "coi":
             loc = slotting.coi_assignment(
-                slotting.cube_per_order_index(cube, self.lines_per_hour), self.location_cost)
+                slotting.cube_per_order_index(cube, self.lines_per_hour), self.location_cost
+            )
         elif pol == "abc":
             loc = slotting.abc_assignment(self.lines_per_hour, self.location_cost, seed=sc.seed)
         else:
             loc = slotting.random_assignment(n, self.n_loc, seed=sc.seed)
         self.sku_loc = np.asarray(loc, dtype=np.int64)
-        self.expected_travel = slotting.expected_travel(loc, self.lines_per_hour,
-                                                        self.location_cost)  # fmt: skip
+        self.expected_travel = slotting.expected_travel(
+            loc, self.lines_per_hour, self.location_cost
+        )
 
     def _build_stock(self) -> None:
         sc = self.sc
@@ -207,8 +216,13 @@ class WarehouseSim:
         if rep.policy == "min-max":
             for s, mean in enumerate(units):
                 # Poisson-like demand over the lead time: std of the hourly demand is sqrt(mean)
-                mm = min_max(float(mean), math.sqrt(float(mean)) + 1e-9, lead_h,
-                             rep.service_level, float(mean) * rep.cover_hours)  # fmt: skip
+                mm = min_max(
+                    float(mean),
+                    math.sqrt(float(mean)) + 1e-9,
+                    lead_h,
+                    rep.service_level,
+                    float(mean) * rep.cover_hours,
+                )
                 self.rmin[s], self.rmax[s] = mm.minimum, mm.maximum
 
     def _draw_failure(self) -> float:
@@ -224,8 +238,9 @@ class WarehouseSim:
             self.stats.route_cache_hits += 1
             return cached
         self.stats.route_calls += 1
-        route = pick_path(PickingProblem(self.layout, self.depot, key),
-                          method or self.sc.policies.routing)  # fmt: skip
+        route = pick_path(
+            PickingProblem(self.layout, self.depot, key), method or self.sc.policies.routing
+        )
         if method is None:
             self._route_cache[key] = route
         return route
@@ -341,15 +356,16 @@ class WarehouseSim:
             groups = estimated_seed_batches(opt, cap, self.layout, self.depot)
         for group in groups:
             members = [orders[i] for i in group]
-            locs = sorted({int(self.sku_loc[s]) for o in members for s, _ in o.lines
-                           if not self.gtp[s]})  # fmt: skip
+            locs = sorted(
+                {int(self.sku_loc[s]) for o in members for s, _ in o.lines if not self.gtp[s]}
+            )
             route = self.route([self.points[i] for i in locs])
             self.batch_queue.put((members, locs, route))
 
     def _picker(self) -> Generator[simpy.Event, Any, None]:
         res = self.sc.resources.pickers
         while True:
-            members, locs, route = yield self.batch_queue.get()
+            members, _locs, route = yield self.batch_queue.get()
             lines = sum(1 for o in members for s, _ in o.lines if not self.gtp[s])
             self._pickers_busy += 1
             busy = route.length / res.speed_m_s + lines * res.pick_s
@@ -424,8 +440,16 @@ class WarehouseSim:
             yield self.env.timeout(max(0.0, delivery.hour * 3600 - self.env.now))
             for _ in range(delivery.pallets):
                 if self.sc.resources.agvs.count:
-                    self._add_task(_Task("putaway", self.dock_idx, self.env.now, None, -1,
-                                         delivery.units_per_pallet))  # fmt: skip
+                    self._add_task(
+                        _Task(
+                            "putaway",
+                            self.dock_idx,
+                            self.env.now,
+                            None,
+                            -1,
+                            delivery.units_per_pallet,
+                        )
+                    )
                 else:
                     self._receive(delivery.units_per_pallet)
 
@@ -455,7 +479,8 @@ class WarehouseSim:
             for v, t in pairs:
                 self.env.process(self._agv(agvs[v], window[t]))
             self.tasks = [t for i, t in enumerate(window) if i not in taken] + self.tasks[
-                DISPATCH_WINDOW:]  # fmt: skip
+                DISPATCH_WINDOW:
+            ]
             self.idle_agvs = [a for a in agvs if a not in chosen_agvs]
 
     def _drive(self, agv: int, to: int) -> simpy.Timeout:
@@ -515,22 +540,26 @@ class WarehouseSim:
     def _monitor(self) -> Generator[simpy.Event, Any, None]:
         res = self.sc.resources
         while True:
-            self.stats.samples.append({
-                "t_h": self.env.now / 3600,
-                "orders_waiting": float(len(self.pending)),
-                "batches_waiting": float(len(self.batch_queue.items)),
-                "pack_queue": float(len(self.pack.queue)),
-                "agv_tasks_waiting": float(len(self.tasks)),
-                "picker_util": self._pickers_busy / max(1, res.pickers.count),
-                "agv_util": self._agvs_busy / max(1, res.agvs.count),
-                "pack_util": self.pack.count / res.pack_stations.count,
-                "arm_util": self._arms_busy / max(1, res.arm_stations.count),
-            })  # fmt: skip
+            self.stats.samples.append(
+                {
+                    "t_h": self.env.now / 3600,
+                    "orders_waiting": float(len(self.pending)),
+                    "batches_waiting": float(len(self.batch_queue.items)),
+                    "pack_queue": float(len(self.pack.queue)),
+                    "agv_tasks_waiting": float(len(self.tasks)),
+                    "picker_util": self._pickers_busy / max(1, res.pickers.count),
+                    "agv_util": self._agvs_busy / max(1, res.agvs.count),
+                    "pack_util": self.pack.count / res.pack_stations.count,
+                    "arm_util": self._arms_busy / max(1, res.arm_stations.count),
+                }
+            )
             yield self.env.timeout(SAMPLE_S)
 
     # --- run ----------------------------------------------------------------------------------
 
-    def run(self, progress: Callable[[float], None] | None = None, steps: int = 50) -> dict[str, Any]:
+    def run(
+        self, progress: Callable[[float], None] | None = None, steps: int = 50
+    ) -> dict[str, Any]:
         """Simulate the shift; `progress(fraction)` is called as simulated time advances."""
         env, res = self.env, self.sc.resources
         env.process(self._arrivals())

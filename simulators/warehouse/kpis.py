@@ -35,41 +35,61 @@ def compute_kpis(sim: WarehouseSim) -> dict[str, Any]:
         "scenario": sc.name,
         "seed": sc.seed,
         "shift_hours": horizon_h,
-        "policies": {"slotting": sc.policies.slotting, "batching": sc.policies.batching,
-                     "routing": sc.policies.routing,
-                     "replenishment": sc.policies.replenishment.policy},  # fmt: skip
+        "policies": {
+            "slotting": sc.policies.slotting,
+            "batching": sc.policies.batching,
+            "routing": sc.policies.routing,
+            "replenishment": sc.policies.replenishment.policy,
+        },
         "orders_received": sim.orders_received,
         "orders_shipped": shipped,
         "backlog_orders": sim.orders_received - shipped,
-        "order_processing_time_min": {"mean": _r(times.mean(), 2) if times.size else 0.0,
-                                      "p50": pct(50), "p90": pct(90), "p95": pct(95),
-                                      "max": _r(times.max(), 2) if times.size else 0.0},  # fmt: skip
-        "throughput": {"orders_per_hour": _r(shipped / horizon_h, 2),
-                       "lines_per_hour": _r(st.lines_shipped / horizon_h, 2),
-                       "items_per_hour": _r(st.items_shipped / horizon_h, 2)},  # fmt: skip
+        "order_processing_time_min": {
+            "mean": _r(times.mean(), 2) if times.size else 0.0,
+            "p50": pct(50),
+            "p90": pct(90),
+            "p95": pct(95),
+            "max": _r(times.max(), 2) if times.size else 0.0,
+        },
+        "throughput": {
+            "orders_per_hour": _r(shipped / horizon_h, 2),
+            "lines_per_hour": _r(st.lines_shipped / horizon_h, 2),
+            "items_per_hour": _r(st.items_shipped / horizon_h, 2),
+        },
         "stock_out_rate": _r(st.stockout_orders / sim.orders_received)
-        if sim.orders_received else 0.0,
+        if sim.orders_received
+        else 0.0,
         "stock_out_orders": st.stockout_orders,
         "lines_picked": lines,
         "robot_line_share": _r(st.gtp_lines / lines) if lines else 0.0,
         "picks_per_picker_hour": _r(st.manual_lines / (res.pickers.count * horizon_h), 2)
-        if res.pickers.count else 0.0,
-        "travel_per_pick_m": _r(st.picker_travel_m / st.manual_lines, 3) if st.manual_lines else 0.0,
+        if res.pickers.count
+        else 0.0,
+        "travel_per_pick_m": _r(st.picker_travel_m / st.manual_lines, 3)
+        if st.manual_lines
+        else 0.0,
         "picker_travel_km": _r(st.picker_travel_m / 1000, 3),
         "pick_batches": st.batches,
         "lines_per_batch": _r(st.manual_lines / st.batches, 2) if st.batches else 0.0,
         "expected_travel_per_line_m": _r(sim.expected_travel, 3),
-        "utilisation": {"pickers": util(st.picker_busy_s, res.pickers.count),
-                        "agvs": util(st.agv_busy_s, res.agvs.count),
-                        "arm_stations": util(st.arm_busy_s, res.arm_stations.count),
-                        "pack_stations": util(st.pack_busy_s, res.pack_stations.count)},
-        "pack_wait_min": {"mean": _r(np.mean(st.pack_wait_s) / 60) if st.pack_wait_s else 0.0,
-                          "p95": _r(np.percentile(st.pack_wait_s, 95) / 60)
-                          if st.pack_wait_s else 0.0},  # fmt: skip
-        "agv": {"tasks": dict(st.agv_tasks), "failures": st.agv_failures,
-                "availability": _r(1 - st.agv_down_s / (res.agvs.count * horizon_h * 3600))
-                if res.agvs.count else 1.0,
-                "travel_km": _r(st.agv_travel_m / 1000, 3)},  # fmt: skip
+        "utilisation": {
+            "pickers": util(st.picker_busy_s, res.pickers.count),
+            "agvs": util(st.agv_busy_s, res.agvs.count),
+            "arm_stations": util(st.arm_busy_s, res.arm_stations.count),
+            "pack_stations": util(st.pack_busy_s, res.pack_stations.count),
+        },
+        "pack_wait_min": {
+            "mean": _r(np.mean(st.pack_wait_s) / 60) if st.pack_wait_s else 0.0,
+            "p95": _r(np.percentile(st.pack_wait_s, 95) / 60) if st.pack_wait_s else 0.0,
+        },
+        "agv": {
+            "tasks": dict(st.agv_tasks),
+            "failures": st.agv_failures,
+            "availability": _r(1 - st.agv_down_s / (res.agvs.count * horizon_h * 3600))
+            if res.agvs.count
+            else 1.0,
+            "travel_km": _r(st.agv_travel_m / 1000, 3),
+        },
         "arm_pick_failures": st.arm_failures,
         "router": {"calls": st.route_calls, "cache_hits": st.route_cache_hits},
     }

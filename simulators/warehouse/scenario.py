@@ -121,8 +121,10 @@ class PolicySpec(_Model):
     @model_validator(mode="after")
     def _routing(self) -> PolicySpec:
         if self.routing not in METHODS or self.routing == "ortools":
-            raise ValueError(f"routing: {self.routing!r} is not one of exact, auto, s-shape, "
-                             "return, midpoint, largest-gap, combined")  # fmt: skip
+            raise ValueError(
+                f"routing: {self.routing!r} is not one of exact, auto, s-shape, "
+                "return, midpoint, largest-gap, combined"
+            )
         return self
 
 
@@ -149,8 +151,10 @@ class Scenario(_Model):
     def _fits(self) -> Scenario:
         locations = self.layout.aisles * self.layout.slots_per_aisle
         if self.skus.count > locations:
-            raise ValueError(f"skus.count: {self.skus.count} SKUs need more than the {locations} "
-                             "locations of the layout")  # fmt: skip
+            raise ValueError(
+                f"skus.count: {self.skus.count} SKUs need more than the {locations} "
+                "locations of the layout"
+            )
         if self.layout.depot_aisle >= self.layout.aisles:
             raise ValueError("layout.depot_aisle: beyond the last aisle")
         if self.policies.gtp_share > 0 and (
