@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ WHEN_FULL = ("block", "reject-new")
 GATE_MODES = ("passes", "reads")
 SCALE = "scale"
 OPCUA = "opcua"
+ROBOT_ARM = "robot_arm"  # an OPC UA pick-station arm (edge/adapters/robot_arm.py)
 SECURITY_POLICIES = ("Basic256Sha256",)
 SECURITY_MODES = ("SignAndEncrypt", "Sign")
 
@@ -365,6 +366,8 @@ def _parse_device(raw: Any, where: str) -> DeviceConfig:
     kind = raw.get("kind")
     if kind == OPCUA:
         return _parse_opcua(raw, where)
+    if kind == ROBOT_ARM:
+        return replace(_parse_opcua(raw, where), kind=ROBOT_ARM)
     if kind == RFID_GATE:
         d = _take(
             raw,
@@ -431,7 +434,9 @@ def _parse_device(raw: Any, where: str) -> DeviceConfig:
                 )
             ),
         )
-    raise ConfigError(f"{where}.kind: expected {RFID_GATE!r}, {SCALE!r} or {OPCUA!r}, got {kind!r}")
+    raise ConfigError(
+        f"{where}.kind: expected {RFID_GATE!r}, {SCALE!r}, {OPCUA!r} or {ROBOT_ARM!r}, got {kind!r}"
+    )
 
 
 def parse_edge_config(raw: Any, base_dir: Path | None = None) -> EdgeConfig:

@@ -11,6 +11,7 @@ from typing import Any
 from firmware_interfaces import topics
 
 from edge.adapters.opcua import OpcUaAdapter
+from edge.adapters.robot_arm import RobotArmAdapter
 from edge.commands import (
     CommandExecutor,
     CommandStore,
@@ -18,7 +19,7 @@ from edge.commands import (
     MqttDeviceTarget,
     OpcUaTarget,
 )
-from edge.config import EdgeConfig, OpcUaConfig, RfidGateConfig, ScaleConfig
+from edge.config import ROBOT_ARM, EdgeConfig, OpcUaConfig, RfidGateConfig, ScaleConfig
 from edge.converters.status import parse_device_status
 from edge.deadletter import DeadLetter
 from edge.events import Event, format_ts, utc_now
@@ -46,7 +47,9 @@ class EdgeControl:
         self._publish = publish
         self._clock = clock
         self.adapters: dict[str, OpcUaAdapter] = {
-            d.id: OpcUaAdapter(d, sink, self._device_status, clock)
+            d.id: (RobotArmAdapter if d.kind == ROBOT_ARM else OpcUaAdapter)(
+                d, sink, self._device_status, clock
+            )
             for d in config.devices
             if isinstance(d, OpcUaConfig)
         }

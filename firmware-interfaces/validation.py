@@ -94,6 +94,8 @@ EVENT_DATA_SCHEMAS = {
     "edge.alarm": "event_alarm",
     "agv.state": "event_agv_state",
     "agv.connection": "event_agv_connection",
+    "arm.state": "event_arm_state",
+    "arm.pick_result": "event_arm_pick_result",
 }
 
 

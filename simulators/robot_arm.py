@@ -89,6 +89,11 @@ def _arg(name: str, vtype: ua.VariantType) -> ua.Argument:
 # What a method callback returns: output arguments, or a bad status code for the call.
 Outcome = list[ua.Variant] | ua.StatusCode
 
+
+def _bad(code: int) -> ua.StatusCode:
+    return ua.StatusCode(ua.UInt32(code))
+
+
 OUTPUTS = [
     _arg("Result", ua.VariantType.Int32),
     _arg("Message", ua.VariantType.String),
@@ -293,14 +298,12 @@ class RobotArmStandIn:
     async def _mode_method(self, _parent: ua.NodeId, mode: ua.Variant) -> Outcome:
         self.calls.append(f"SetOperationalMode({mode.Value})")
         if mode.Value not in OPERATIONAL_MODES:
-            return ua.StatusCode(ua.StatusCodes.BadOutOfRange)
+            return _bad(ua.StatusCodes.BadOutOfRange)
         self.operational_mode = int(mode.Value)
         await self._write("OperationalMode", self.operational_mode)
         return []
 
-    async def _pick_method(
-        self, _parent: ua.NodeId, sku: ua.Variant, qty: ua.Variant
-    ) -> Outcome:
+    async def _pick_method(self, _parent: ua.NodeId, sku: ua.Variant, qty: ua.Variant) -> Outcome:
         self.calls.append(f"Pick({sku.Value}, {qty.Value})")
         return await self._cycle(str(sku.Value), int(qty.Value), None)
 
@@ -341,11 +344,11 @@ class RobotArmStandIn:
     async def _cycle(self, sku: str | None, qty: int, tote: str | None) -> Outcome:
         assert self._busy is not None
         if self._busy.locked() or not self._ready_for_work():
-            return ua.StatusCode(ua.StatusCodes.BadInvalidState)
+            return _bad(ua.StatusCodes.BadInvalidState)
         if sku is None and self.holding is None:
-            return ua.StatusCode(ua.StatusCodes.BadInvalidState)  # nothing to place
+            return _bad(ua.StatusCodes.BadInvalidState)  # nothing to place
         if sku is not None and (qty < 1 or self.holding is not None):
-            return ua.StatusCode(ua.StatusCodes.BadInvalidArgument)
+            return _bad(ua.StatusCodes.BadInvalidArgument)
         async with self._busy:
             started = asyncio.get_running_loop().time()
             code = await self._run_cycle(sku, qty, tote)
