@@ -33,6 +33,9 @@ from central.outbound import api as outbound_api
 from central.outbox import api as outbox_api
 from central.outbox.webhooks import WebhookDispatcher
 from central.settings import Settings, get_settings
+from central.stations import api as stations_api
+from central.stations.link import CommandArmLink
+from central.stations.manager import StationManager
 from central.telemetry import api as telemetry_api
 from central.telemetry.history import HISTORY_KEY, history_for
 from central.web.setup import install as install_web
@@ -62,12 +65,22 @@ def create_app(settings: Settings | None = None, run_ingest: bool | None = None)
         if link:
             link.start()
         app.state.edge_link = link
+        stations = (
+            StationManager(CommandArmLink(container.sessions, lambda: link, settings.site))
+            if link
+            else None
+        )
+        if stations:
+            stations.start()
+        app.state.stations = stations  # robot-arm pick tasks (central/stations)
         dispatcher = WebhookDispatcher(container.sessions) if settings.webhooks_enabled else None
         if dispatcher:
             dispatcher.start()
         try:
             yield
         finally:
+            if stations:
+                stations.stop()
             if dispatcher:
                 dispatcher.stop()
             if link:
@@ -101,6 +114,8 @@ def create_app(settings: Settings | None = None, run_ingest: bool | None = None)
         app.include_router(module.router)
     app.state.fleet = None  # a FleetManager, set by a composition root that runs one
     app.include_router(fleet_api.router)
+    app.state.stations = None
+    app.include_router(stations_api.router)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DataError, _out_of_range)  # PostgreSQL: integer/numeric/text range

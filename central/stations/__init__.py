@@ -1,0 +1,1 @@
+"""Robot-arm pick stations: pick tasks sent to the arms as commands, failed picks retried."""
