@@ -79,7 +79,7 @@ def compute_kpis(sim: WarehouseSim) -> dict[str, Any]:
             "pack_stations": util(st.pack_busy_s, res.pack_stations.count),
         },
         "pack_wait_min": {
-            "mean": _r(np.mean(st.pack_wait_s) / 60) if st.pack_wait_s else 0.0,
+            "mean": _r(float(np.mean(st.pack_wait_s)) / 60) if st.pack_wait_s else 0.0,
             "p95": _r(np.percentile(st.pack_wait_s, 95) / 60) if st.pack_wait_s else 0.0,
         },
         "agv": {
@@ -95,7 +95,7 @@ def compute_kpis(sim: WarehouseSim) -> dict[str, Any]:
     }
     bins = int(np.ceil(horizon_h * 3600 / BIN_S))
     shipped_at = np.asarray([b for _, b in st.shipped])
-    counts = np.histogram(shipped_at, bins=bins, range=(0, bins * BIN_S))[0] if bins else []
+    counts = np.histogram(shipped_at, bins=max(bins, 1), range=(0, max(bins, 1) * BIN_S))[0]
     series = {
         "throughput_bin_h": BIN_S / 3600,
         "shipped_per_bin": [int(c) for c in counts],

@@ -25,17 +25,17 @@ class LayoutSpec(_Model):
 
     aisles: int = Field(ge=1, le=200)
     aisle_length: float = Field(gt=0)
-    blocks: int = Field(1, ge=1, le=2, description="1 or 2 (a middle cross-aisle)")
-    aisle_spacing: float = Field(3.0, gt=0)
+    blocks: int = Field(default=1, ge=1, le=2, description="1 or 2 (a middle cross-aisle)")
+    aisle_spacing: float = Field(default=3.0, gt=0)
     slots_per_aisle: int = Field(ge=1, le=400)
-    depot_aisle: int = Field(0, ge=0)
+    depot_aisle: int = Field(default=0, ge=0)
 
 
 class SkuSpec(_Model):
     """SKU count and demand skew (Zipf exponent of SKU popularity)."""
 
     count: int = Field(ge=1)
-    skew: float = Field(1.0, ge=0)
+    skew: float = Field(default=1.0, ge=0)
     unit_weight_kg: tuple[float, float] = (0.1, 2.0)
     unit_cube_l: tuple[float, float] = (0.2, 5.0)
 
@@ -44,9 +44,9 @@ class DemandSpec(_Model):
     """Order arrivals: a Poisson rate per hour of the shift, times a seasonal factor."""
 
     orders_per_hour: list[float] = Field(min_length=1)
-    seasonal_factor: float = Field(1.0, gt=0)
-    lines_per_order_mean: float = Field(2.0, ge=1)
-    qty_per_line_mean: float = Field(1.5, ge=1)
+    seasonal_factor: float = Field(default=1.0, gt=0)
+    lines_per_order_mean: float = Field(default=2.0, ge=1)
+    qty_per_line_mean: float = Field(default=1.5, ge=1)
 
 
 class InboundDelivery(_Model):
@@ -59,38 +59,40 @@ class InboundDelivery(_Model):
 
 class PickerSpec(_Model):
     count: int = Field(ge=0)
-    speed_m_s: float = Field(1.0, gt=0)
-    pick_s: float = Field(10.0, ge=0)
-    cart_items: int = Field(40, ge=1)
-    cart_totes: int = Field(8, ge=1)
+    speed_m_s: float = Field(default=1.0, gt=0)
+    pick_s: float = Field(default=10.0, ge=0)
+    cart_items: int = Field(default=40, ge=1)
+    cart_totes: int = Field(default=8, ge=1)
 
 
 class AgvSpec(_Model):
     count: int = Field(ge=0)
-    speed_m_s: float = Field(1.5, gt=0)
-    handle_s: float = Field(15.0, ge=0)
-    mtbf_h: float = Field(40.0, gt=0, description="mean time between failures")
-    mttr_min: float = Field(20.0, ge=0, description="mean time to repair")
+    speed_m_s: float = Field(default=1.5, gt=0)
+    handle_s: float = Field(default=15.0, ge=0)
+    mtbf_h: float = Field(default=40.0, gt=0, description="mean time between failures")
+    mttr_min: float = Field(default=20.0, ge=0, description="mean time to repair")
 
 
 class ArmSpec(_Model):
-    count: int = Field(0, ge=0)
-    pick_s: float = Field(6.0, ge=0)
-    fail_rate: float = Field(0.03, ge=0, lt=1, description="share of pick attempts that fail")
+    count: int = Field(default=0, ge=0)
+    pick_s: float = Field(default=6.0, ge=0)
+    fail_rate: float = Field(
+        default=0.03, ge=0, lt=1, description="share of pick attempts that fail"
+    )
 
 
 class ScaleSpec(_Model):
     """The pack scale, as the device stand-in models it (simulators.devices.scale)."""
 
-    settle_s: float = Field(1.5, ge=0)
-    dwell_s: float = Field(1.0, ge=0)
-    sample_period_s: float = Field(0.2, gt=0)
+    settle_s: float = Field(default=1.5, ge=0)
+    dwell_s: float = Field(default=1.0, ge=0)
+    sample_period_s: float = Field(default=0.2, gt=0)
 
 
 class PackSpec(_Model):
     count: int = Field(ge=1)
-    pack_s: float = Field(45.0, ge=0)
-    per_item_s: float = Field(3.0, ge=0)
+    pack_s: float = Field(default=45.0, ge=0)
+    per_item_s: float = Field(default=3.0, ge=0)
     service: Literal["fixed", "exponential"] = "fixed"
     scale: ScaleSpec | None = ScaleSpec()
 
@@ -104,9 +106,9 @@ class ResourceSpec(_Model):
 
 class ReplenishmentSpec(_Model):
     policy: Literal["min-max", "none"] = "min-max"
-    service_level: float = Field(0.95, gt=0, lt=1)
-    lead_time_min: float = Field(30.0, gt=0)
-    cover_hours: float = Field(2.0, gt=0, description="order quantity, in hours of demand")
+    service_level: float = Field(default=0.95, gt=0, lt=1)
+    lead_time_min: float = Field(default=30.0, gt=0)
+    cover_hours: float = Field(default=2.0, gt=0, description="order quantity, in hours of demand")
 
 
 class PolicySpec(_Model):
@@ -114,9 +116,11 @@ class PolicySpec(_Model):
     batching: Literal["seed-estimate", "seed-exact", "fcfs", "single"] = "seed-estimate"
     routing: str = "exact"
     replenishment: ReplenishmentSpec = ReplenishmentSpec()
-    wave_minutes: float = Field(15.0, ge=0, description="0 releases every order on arrival")
-    wave_max_orders: int = Field(300, ge=1)
-    gtp_share: float = Field(0.0, ge=0, le=1, description="fastest SKUs served by AGVs + arms")
+    wave_minutes: float = Field(default=15.0, ge=0, description="0 releases every order on arrival")
+    wave_max_orders: int = Field(default=300, ge=1)
+    gtp_share: float = Field(
+        default=0.0, ge=0, le=1, description="fastest SKUs served by AGVs + arms"
+    )
 
     @model_validator(mode="after")
     def _routing(self) -> PolicySpec:
@@ -129,8 +133,8 @@ class PolicySpec(_Model):
 
 
 class StockSpec(_Model):
-    pickface_hours: float = Field(3.0, gt=0, description="initial pick-face stock")
-    reserve_hours: float = Field(6.0, ge=0, description="initial reserve (bulk) stock")
+    pickface_hours: float = Field(default=3.0, gt=0, description="initial pick-face stock")
+    reserve_hours: float = Field(default=6.0, ge=0, description="initial reserve (bulk) stock")
 
 
 class Scenario(_Model):
@@ -138,7 +142,7 @@ class Scenario(_Model):
 
     name: str = "scenario"
     seed: int = 1
-    shift_hours: float = Field(8.0, gt=0)
+    shift_hours: float = Field(default=8.0, gt=0)
     layout: LayoutSpec
     skus: SkuSpec
     demand: DemandSpec
