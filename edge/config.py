@@ -19,6 +19,7 @@ GATE_MODES = ("passes", "reads")
 SCALE = "scale"
 OPCUA = "opcua"
 ROBOT_ARM = "robot_arm"  # an OPC UA pick-station arm (edge/adapters/robot_arm.py)
+OPCUA_AGV = "opcua_agv"  # an AGV fleet controller over OPC UA (edge/adapters/opcua_agv.py)
 SECURITY_POLICIES = ("Basic256Sha256",)
 SECURITY_MODES = ("SignAndEncrypt", "Sign")
 
@@ -366,8 +367,8 @@ def _parse_device(raw: Any, where: str) -> DeviceConfig:
     kind = raw.get("kind")
     if kind == OPCUA:
         return _parse_opcua(raw, where)
-    if kind == ROBOT_ARM:
-        return replace(_parse_opcua(raw, where), kind=ROBOT_ARM)
+    if kind in (ROBOT_ARM, OPCUA_AGV):
+        return replace(_parse_opcua(raw, where), kind=kind)
     if kind == RFID_GATE:
         d = _take(
             raw,
@@ -435,7 +436,8 @@ def _parse_device(raw: Any, where: str) -> DeviceConfig:
             ),
         )
     raise ConfigError(
-        f"{where}.kind: expected {RFID_GATE!r}, {SCALE!r}, {OPCUA!r} or {ROBOT_ARM!r}, got {kind!r}"
+        f"{where}.kind: expected {RFID_GATE!r}, {SCALE!r}, {OPCUA!r}, {ROBOT_ARM!r} or "
+        f"{OPCUA_AGV!r}, got {kind!r}"
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from firmware_interfaces import topics
 
 from edge.adapters.opcua import OpcUaAdapter
+from edge.adapters.opcua_agv import OpcUaAgvAdapter
 from edge.adapters.robot_arm import RobotArmAdapter
 from edge.commands import (
     CommandExecutor,
@@ -19,7 +20,7 @@ from edge.commands import (
     MqttDeviceTarget,
     OpcUaTarget,
 )
-from edge.config import ROBOT_ARM, EdgeConfig, OpcUaConfig, RfidGateConfig, ScaleConfig
+from edge.config import OPCUA_AGV, ROBOT_ARM, EdgeConfig, OpcUaConfig, RfidGateConfig, ScaleConfig
 from edge.converters.status import parse_device_status
 from edge.deadletter import DeadLetter
 from edge.events import Event, format_ts, utc_now
@@ -30,6 +31,10 @@ EventSink = Callable[[list[Event], list[DeadLetter]], None]
 Publish = Callable[[str, bytes], None]
 
 _MQTT_KIND = {RfidGateConfig: topics.RFID, ScaleConfig: topics.SCALE}
+_ADAPTERS: dict[str, type[OpcUaAdapter]] = {
+    ROBOT_ARM: RobotArmAdapter,
+    OPCUA_AGV: OpcUaAgvAdapter,
+}
 
 
 class EdgeControl:
@@ -47,9 +52,7 @@ class EdgeControl:
         self._publish = publish
         self._clock = clock
         self.adapters: dict[str, OpcUaAdapter] = {
-            d.id: (RobotArmAdapter if d.kind == ROBOT_ARM else OpcUaAdapter)(
-                d, sink, self._device_status, clock
-            )
+            d.id: _ADAPTERS.get(d.kind, OpcUaAdapter)(d, sink, self._device_status, clock)
             for d in config.devices
             if isinstance(d, OpcUaConfig)
         }
