@@ -194,10 +194,10 @@ class EdgeAgent:
         self.intake.offer(topic, payload, mid, qos)
         self._wake.set()
 
-    def _append(self, events: list[Event]) -> None:
+    def _append(self, events: list[Event], max_groups: int | None = None) -> None:
         """Group-commit queued device messages and `events` to the journal (caller holds lock)."""
         before = self.intake.counters["events"]
-        self.intake.drain(events)
+        self.intake.drain(events, max_groups)
         if self.intake.counters["events"] != before:
             self.sender.notify_appended(time.monotonic())
 
@@ -223,8 +223,8 @@ class EdgeAgent:
         if ack["edge_id"] != self.config.edge_id:
             logger.warning("ignoring an ack for edge %s", ack["edge_id"])
             return
-        if self.sender.on_ack(ack["epoch"], ack["seq"]):
-            self._wake.set()
+        self.sender.on_ack(ack["epoch"], ack["seq"], gap=ack.get("gap"))
+        self._wake.set()
 
     def _on_uplink_connected(self) -> None:
         try:
@@ -255,8 +255,11 @@ class EdgeAgent:
             self._wake.clear()
             try:
                 with self._lock:
-                    self._append(self.router.poll(self._clock()))
+                    # one group at a time, so batches go out while a burst is still converted
+                    self._append(self.router.poll(self._clock()), max_groups=1)
                 if self.uplink.connected:
                     self.sender.pump(time.monotonic())
+                if self.intake.queued():
+                    self._wake.set()
             except Exception:
                 logger.exception("edge loop iteration failed")

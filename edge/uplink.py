@@ -18,16 +18,19 @@ logger = logging.getLogger(__name__)
 
 
 def batch_payload(edge_id: str, site: str, epoch: int, batch: Batch, sent_at: datetime) -> bytes:
-    """The uplink_batch JSON payload of a sealed batch."""
-    body: dict[str, Any] = {
+    """The uplink_batch JSON payload of a sealed batch (its events' JSON spliced in as it is)."""
+    head: dict[str, Any] = {
         "edge_id": edge_id,
         "site": site,
         "epoch": epoch,
         "seq": batch.seq,
         "sent_at": format_ts(sent_at),
-        "events": list(batch.events),
     }
-    return json.dumps(body, separators=(",", ":")).encode()
+    events = batch.body
+    if events is None:
+        events = json.dumps(list(batch.events), separators=(",", ":"))
+    text = json.dumps(head, separators=(",", ":"))
+    return (text[:-1] + ',"events":' + events + "}").encode()
 
 
 class UplinkSender:
@@ -67,12 +70,16 @@ class UplinkSender:
         with self._lock:
             self._sent_at.clear()
 
-    def on_ack(self, epoch: int, seq: int, now: float | None = None) -> int:
+    def on_ack(
+        self, epoch: int, seq: int, now: float | None = None, gap: int | None = None
+    ) -> int:
         """Central committed everything up to and including `seq`; returns batches dropped.
 
-        An ack that moves nothing while the next batch has been out for gap_resend_s is stale:
-        central gave up waiting for that batch (it went to another worker, or was lost), so
-        every unacked batch is sent again on the next pump instead of after ack_timeout_s.
+        `gap` names a batch central did not apply because its predecessor had not arrived: that
+        batch (if still unacked) is sent again on the next pump. An ack without `gap` that moves
+        nothing while the next batch has been out for gap_resend_s is stale (from a central that
+        does not name the batch): every unacked batch is sent again instead of after
+        ack_timeout_s.
         """
         now = time.monotonic() if now is None else now
         with self._lock:
@@ -83,7 +90,13 @@ class UplinkSender:
                 return 0
             unacked = self.outbox.unacked()
             acked = [b for b in unacked if b.seq <= seq]
-            if not acked and unacked and unacked[0].seq == seq + 1:
+            if gap is not None:
+                if gap > seq and self._sent_at.pop(gap, None) is not None:
+                    logger.info("central skipped batch %s (ahead of %s): resending it", gap, seq)
+                    self.stats["stale_acks"] += 1
+                if not acked:
+                    return 0
+            elif not acked and unacked and unacked[0].seq == seq + 1:
                 sent = self._sent_at.get(unacked[0].seq)
                 if sent is not None and now - sent >= self.config.gap_resend_s:
                     logger.info("stale ack %s: resending %d batch(es)", seq, len(unacked))

@@ -178,3 +178,24 @@ def test_a_stale_ack_resends_from_the_acked_point_without_waiting_for_the_timeou
     sender.pump(0.8)
     assert wire.seqs == [1, 2, 3, 2, 3]
     assert sender.stats["stale_acks"] == 1
+
+
+def test_an_ack_naming_a_skipped_batch_resends_just_that_batch_at_once():
+    # Central applied batch 1, parked batch 3 (its predecessor was at the other worker) and gave
+    # it up; meanwhile batch 2 was committed and acked first. The old stale-ack rule would not
+    # fire (batch 2 is no longer the oldest unacked), so batch 3 used to wait for the timeout.
+    sender, outbox, wire = make(ack_timeout_s=10.0, gap_resend_s=0.5, max_in_flight=3)
+    add(sender, outbox, 15, now=0.0)
+    sender.pump(0.0)
+    assert wire.seqs == [1, 2, 3]
+    sender.on_ack(7, 2, now=0.05)
+    sender.pump(0.05)
+    assert wire.seqs == [1, 2, 3, 4, 5]
+    sender.on_ack(7, 1, now=0.1, gap=3)  # late: batch 3 was given up when the cursor was at 1
+    sender.pump(0.1)
+    assert wire.seqs == [1, 2, 3, 4, 5, 3]  # only batch 3 again, long before ack_timeout_s
+    sender.on_ack(7, 2, now=0.2, gap=6)  # a batch that was never sent is not "resent"
+    sender.on_ack(7, 5, now=0.3)
+    sender.pump(0.3)
+    assert wire.seqs == [1, 2, 3, 4, 5, 3]
+    assert sender.stats["batches_resent"] == 1
