@@ -19,19 +19,39 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+# Reads of one burst share their times (readers report in milliseconds): remember the last few.
+_CACHE_SIZE = 4096
+_formatted: dict[datetime, str] = {}
+_parsed: dict[str, datetime] = {}
+
+
 def format_ts(when: datetime) -> str:
     """RFC 3339 with millisecond precision and a Z suffix; naive datetimes are refused."""
+    text = _formatted.get(when)
+    if text is not None and when.tzinfo is not None:
+        return text
     if when.tzinfo is None:
         raise ValueError("naive datetime: edge times must be timezone-aware")
-    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    text = when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if len(_formatted) >= _CACHE_SIZE:
+        _formatted.clear()
+    _formatted[when] = text
+    return text
 
 
 def parse_ts(text: str) -> datetime:
     """Parse an RFC 3339 time (Z or explicit offset) into an aware UTC datetime."""
+    when = _parsed.get(text)
+    if when is not None:
+        return when
     when = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     if when.tzinfo is None:
         raise ValueError(f"time {text!r} has no offset")
-    return when.astimezone(UTC)
+    when = when.astimezone(UTC)
+    if len(_parsed) >= _CACHE_SIZE:
+        _parsed.clear()
+    _parsed[text] = when
+    return when
 
 
 @dataclass(frozen=True)

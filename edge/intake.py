@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from edge.router import DeviceRouter
 logger = logging.getLogger(__name__)
 
 MAX_GROUP = 5000  # device messages per journal transaction
+GROUP_S = 0.05  # ... or as many as are converted in this long (keeps the uplink going meanwhile)
 MAX_HELD = 100_000  # QoS 0 messages held in memory while the journal is full (block)
 RESUME_AT = 0.9  # a full journal is "ok" again below this share of its capacity
 
@@ -104,11 +106,17 @@ class Intake:
         with self._lock:
             return len(self._queue)
 
-    def drain(self, extra: list[Event] | None = None) -> int:
-        """Commit what is queued (and `extra` events) as groups; returns messages taken."""
+    def drain(self, extra: list[Event] | None = None, max_groups: int | None = None) -> int:
+        """Commit what is queued (and `extra` events) as groups; returns messages taken.
+
+        With `max_groups`, stops after that many groups (the caller pumps the uplink between
+        groups and calls again while `queued()`).
+        """
         taken = 0
+        groups = 0
         extra_events = list(extra or [])
-        while True:
+        while max_groups is None or groups < max_groups:
+            groups += 1
             self._update_full_state()
             if self.full and self.config.when_full == "block":
                 self._commit([], extra_events)
@@ -117,16 +125,17 @@ class Intake:
                 group = [self._queue.popleft() for _ in range(min(MAX_GROUP, len(self._queue)))]
             if not group and not extra_events:
                 return taken
-            taken += len(group)
             if self.full:
+                taken += len(group)
                 self._reject(group)
                 group = []
-            self._commit(group, extra_events)
+            taken += self._commit(group, extra_events)
             extra_events = []
             if not group:
                 with self._lock:
                     if not self._queue:
                         return taken
+        return taken
 
     def _update_full_state(self) -> None:
         pending, capacity = self.outbox.pending(), self.config.journal_max_events
@@ -169,12 +178,19 @@ class Intake:
             self.counters["rejected"] += 1
             self._ack(m.mid, m.qos)
 
-    def _commit(self, group: list[Incoming], extra: list[Event]) -> None:
+    def _commit(self, group: list[Incoming], extra: list[Event]) -> int:
+        """Convert messages of `group` for up to GROUP_S, commit them; the rest go back."""
         keys = [message_key(m.topic, m.payload) for m in group]
         known = self.outbox.seen(keys)
         events = list(extra)
         fresh: list[int] = []
-        for m, key in zip(group, keys, strict=True):
+        deadline = time.monotonic() + GROUP_S
+        for n, (m, key) in enumerate(zip(group, keys, strict=True)):
+            if n and time.monotonic() > deadline:
+                with self._lock:
+                    self._queue.extendleft(reversed(group[n:]))
+                del group[n:]
+                break
             if key in known:
                 self.counters["redelivered"] += 1
                 continue
@@ -186,6 +202,7 @@ class Intake:
             self.counters["events"] += len(events)
         for m in group:
             self._ack(m.mid, m.qos)
+        return len(group)
 
     def _convert(self, m: Incoming) -> list[Event]:
         self.counters["received"] += 1

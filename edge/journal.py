@@ -17,11 +17,12 @@ acknowledgement never reached the broker) is recognised by `seen` and skipped.
 from __future__ import annotations
 
 import json
+import json.encoder
 import logging
 import sqlite3
 import threading
 from collections import OrderedDict, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,34 @@ from edge.outbox import Batch, bump_epoch
 logger = logging.getLogger(__name__)
 
 JOURNAL_FILE = "journal.sqlite"
+
 REMEMBER_KEYS = 100_000
+
+
+def _batch(seq: int, bodies: list[str]) -> Batch:
+    """A batch from its events' journal rows: one JSON array, parsed once, sent as it is."""
+    body = "[" + ",".join(bodies) + "]"
+    return Batch(seq, tuple(json.loads(body)), body)
+
+
+def _compact_encoder(allow_nan: bool = True) -> Callable[[Any], str]:
+    """A compact JSON encoder made once (json.dumps builds a new C encoder on every call)."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return json.JSONEncoder(separators=(",", ":"), allow_nan=allow_nan).encode
+    encoder = json.JSONEncoder(separators=(",", ":"), allow_nan=allow_nan)
+    chunks = make(
+        None, encoder.default, json.encoder.encode_basestring_ascii, None, ":", ",",
+        False, False, allow_nan,
+    )  # fmt: skip
+
+    def encode(value: Any) -> str:
+        return "".join(chunks(value, 0))
+
+    return encode
+
+
+_encode = _compact_encoder()
 
 
 class SqliteOutbox:
@@ -97,11 +125,11 @@ class SqliteOutbox:
             "SELECT batch_seq, id, body FROM events WHERE batch_seq IS NOT NULL"
             " ORDER BY batch_seq, id"
         ).fetchall()
-        grouped: dict[int, list[dict[str, Any]]] = {}
+        grouped: dict[int, list[str]] = {}
         for seq, row_id, body in rows:
-            grouped.setdefault(int(seq), []).append(json.loads(body))
+            grouped.setdefault(int(seq), []).append(body)
             self._last_id[int(seq)] = int(row_id)
-        return [Batch(seq, tuple(events)) for seq, events in sorted(grouped.items())]
+        return [_batch(seq, bodies) for seq, bodies in sorted(grouped.items())]
 
     def append(self, events: Sequence[dict[str, Any]], keys: Iterable[int] = ()) -> None:
         """Commit events (wire form), and the keys of the messages they came from, together."""
@@ -111,7 +139,7 @@ class SqliteOutbox:
             first = self._next_id
             self._db.executemany(
                 "INSERT INTO events (id, body) VALUES (?, ?)",
-                [(first + i, json.dumps(e, separators=(",", ":"))) for i, e in enumerate(events)],
+                [(first + i, _encode(e)) for i, e in enumerate(events)],
             )
             if keys:
                 n = self._key_n
@@ -160,7 +188,7 @@ class SqliteOutbox:
             self._first_unbatched = last + 1
             self._unbatched -= len(rows)
             self._last_id[seq] = last
-            batch = Batch(seq, tuple(json.loads(body) for _, body in rows))
+            batch = _batch(seq, [body for _, body in rows])
             self._batches.append(batch)
             return batch
 

@@ -13,7 +13,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -32,6 +32,8 @@ class Batch:
 
     seq: int
     events: tuple[dict[str, Any], ...]
+    # The events as a JSON array, when the outbox has it already (spliced into every (re)send).
+    body: str | None = field(default=None, compare=False, repr=False)
 
 
 class Outbox(Protocol):
