@@ -164,9 +164,27 @@ def skip(line_id: int, session: SessionDep, _: Operator) -> PickLinePublic:
 
 
 def _line_public(session: Session, line: PickLine) -> PickLinePublic:
-    batch = session.get(PickBatch, line.batch_id)
-    assert batch is not None
-    return next(item for item in batch_public(session, batch).lines if item.id == line.id)
+    """One pick line as `batch_public` shows it (without rendering its whole batch)."""
+    location, sku, name, gtin, lot = session.execute(
+        select(Location.code, Sku.code, Sku.name, Sku.gtin, Lot.code)
+        .select_from(Location)
+        .join(Sku, Sku.id == line.sku_id)
+        .join(Lot, Lot.id == line.lot_id)
+        .where(Location.id == line.location_id)
+    ).one()
+    return PickLinePublic(
+        id=line.id,
+        seq=line.seq,
+        location=location,
+        sku=sku,
+        sku_name=name,
+        gtin=gtin,
+        lot=lot,
+        qty=line.qty,
+        qty_picked=line.qty_picked,
+        tote=line.tote,
+        status=line.status,
+    )
 
 
 @router.get("/packing/totes/{tote}", response_model=TotePublic)
