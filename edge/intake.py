@@ -109,8 +109,9 @@ class Intake:
     def drain(self, extra: list[Event] | None = None, max_groups: int | None = None) -> int:
         """Commit what is queued (and `extra` events) as groups; returns messages taken.
 
-        With `max_groups`, stops after that many groups (the caller pumps the uplink between
-        groups and calls again while `queued()`).
+        A group is what is converted in GROUP_S (at most MAX_GROUP messages). With `max_groups`,
+        stops after that many groups (the caller pumps the uplink between groups and calls
+        again while `queued()`).
         """
         taken = 0
         groups = 0
@@ -119,22 +120,22 @@ class Intake:
             groups += 1
             self._update_full_state()
             if self.full and self.config.when_full == "block":
-                self._commit([], extra_events)
-                return taken
-            with self._lock:
-                group = [self._queue.popleft() for _ in range(min(MAX_GROUP, len(self._queue)))]
-            if not group and not extra_events:
+                self._commit([], extra_events, take=False)
                 return taken
             if self.full:
+                with self._lock:
+                    group = [self._queue.popleft() for _ in range(min(MAX_GROUP, len(self._queue)))]
                 taken += len(group)
                 self._reject(group)
-                group = []
-            taken += self._commit(group, extra_events)
+                self._commit([], extra_events, take=False)
+                if not group:
+                    return taken
+            else:
+                took = self._commit([], extra_events, take=True)
+                taken += took
+                if not took:
+                    return taken
             extra_events = []
-            if not group:
-                with self._lock:
-                    if not self._queue:
-                        return taken
         return taken
 
     def _update_full_state(self) -> None:
@@ -178,20 +179,23 @@ class Intake:
             self.counters["rejected"] += 1
             self._ack(m.mid, m.qos)
 
-    def _commit(self, group: list[Incoming], extra: list[Event]) -> int:
-        """Convert messages of `group` for up to GROUP_S, commit them; the rest go back."""
-        keys = [message_key(m.topic, m.payload) for m in group]
-        known = self.outbox.seen(keys)
+    def _commit(self, group: list[Incoming], extra: list[Event], take: bool) -> int:
+        """Commit `extra` and the events of queued messages (with `take`: as many as are
+        converted in GROUP_S, at most MAX_GROUP) in one transaction, then acknowledge them."""
         events = list(extra)
         fresh: list[int] = []
+        known: set[int] = set()
         deadline = time.monotonic() + GROUP_S
-        for n, (m, key) in enumerate(zip(group, keys, strict=True)):
-            if n and time.monotonic() > deadline:
-                with self._lock:
-                    self._queue.extendleft(reversed(group[n:]))
-                del group[n:]
+        while take and len(group) < MAX_GROUP:
+            if group and time.monotonic() > deadline:
                 break
-            if key in known:
+            with self._lock:
+                if not self._queue:
+                    break
+                m = self._queue.popleft()
+            group.append(m)
+            key = message_key(m.topic, m.payload)
+            if key in known or self.outbox.seen((key,)):
                 self.counters["redelivered"] += 1
                 continue
             known.add(key)
