@@ -77,7 +77,9 @@ def _edge_dead_letter(session: Session, event: dict[str, Any], ctx: IngestContex
 
 
 # High-volume or informational types: kept in the device_events log only, no domain handler.
-LOG_ONLY = frozenset({"rfid.tag_read", "edge.alarm", "arm.state", "arm.pick_result"})
+LOG_ONLY = frozenset(
+    {"rfid.tag_read", "edge.alarm", "arm.state", "arm.pick_result", "agv.state", "agv.connection"}
+)
 
 HANDLERS: dict[str, Callable[[Session, dict[str, Any], IngestContext], None]] = {
     "rfid.gate_pass": _gate_pass,
