@@ -1,7 +1,8 @@
 """Every event type the contracts define is accepted by the uplink schema and handled by central."""
 
-from central.ingest.handlers import HANDLERS, LOG_ONLY
 from firmware_interfaces.validation import EVENT_DATA_SCHEMAS, load_schema
+
+from central.ingest.handlers import HANDLERS, LOG_ONLY
 
 
 def test_contract_uplink_schema_and_central_know_the_same_event_types() -> None:
