@@ -257,9 +257,10 @@ class EdgeAgent:
                 with self._lock:
                     # one group at a time, so batches go out while a burst is still converted
                     self._append(self.router.poll(self._clock()), max_groups=1)
+                backlog = self.intake.queued() > 0
                 if self.uplink.connected:
-                    self.sender.pump(time.monotonic())
-                if self.intake.queued():
+                    self.sender.pump(time.monotonic(), backlog)
+                if backlog:
                     self._wake.set()
             except Exception:
                 logger.exception("edge loop iteration failed")

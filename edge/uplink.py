@@ -70,9 +70,7 @@ class UplinkSender:
         with self._lock:
             self._sent_at.clear()
 
-    def on_ack(
-        self, epoch: int, seq: int, now: float | None = None, gap: int | None = None
-    ) -> int:
+    def on_ack(self, epoch: int, seq: int, now: float | None = None, gap: int | None = None) -> int:
         """Central committed everything up to and including `seq`; returns batches dropped.
 
         `gap` names a batch central did not apply because its predecessor had not arrived: that
@@ -110,8 +108,12 @@ class UplinkSender:
             self.stats["events_acked"] += sum(len(b.events) for b in acked)
             return dropped
 
-    def pump(self, now: float) -> int:
-        """Resend timed-out batches, seal due batches and publish unsent ones; returns publishes."""
+    def pump(self, now: float, backlog: bool = False) -> int:
+        """Resend timed-out batches, seal due batches and publish unsent ones; returns publishes.
+
+        With `backlog` (device messages still waiting to be converted) only full batches are
+        sealed: a partial one fills within moments, and every seal is a journal commit.
+        """
         with self._lock:
             unacked = self.outbox.unacked()
             if (
@@ -126,7 +128,7 @@ class UplinkSender:
                     len(unacked),
                 )
                 self._sent_at.clear()
-            self._seal_due(now, len(unacked))
+            self._seal_due(now, len(unacked), backlog)
             published = 0
             for batch in self.outbox.unacked():
                 if batch.seq in self._sent_at:
@@ -141,7 +143,7 @@ class UplinkSender:
                 self.stats["events_sent"] += 0 if resend else len(batch.events)
             return published
 
-    def _seal_due(self, now: float, in_flight: int) -> None:
+    def _seal_due(self, now: float, in_flight: int, backlog: bool = False) -> None:
         max_events = self.config.max_batch_events
         while in_flight < self.config.max_in_flight:
             waiting = self.outbox.unbatched()
@@ -150,7 +152,9 @@ class UplinkSender:
                 return
             if self._waiting_since is None:
                 self._waiting_since = now  # events left by a restart or by a previous full batch
-            if waiting < max_events and now - self._waiting_since < self.config.max_batch_delay_s:
+            if waiting < max_events and (
+                backlog or now - self._waiting_since < self.config.max_batch_delay_s
+            ):
                 return
             if self.outbox.next_batch(max_events) is None:
                 return
