@@ -78,7 +78,7 @@ def create_task(
     try:
         task = fleet.submit(body.kind, body.source, body.dest, body.load_id)
     except (KeyError, ValueError) as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+        raise HTTPException(422, str(exc)) from exc
     return fleet.task_view(task)
 
 
