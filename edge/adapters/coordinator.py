@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 MessageHandler = Callable[[str, bytes], None]
 # (topic, payload, mid, qos): the handler acknowledges the message itself with `ack(mid, qos)`.
 AckingHandler = Callable[[str, bytes, int, int], None]
+PahoCallback = Callable[[mqtt.Client, Any, mqtt.MQTTMessage], None]
 
 
 class BrokerError(RuntimeError):
@@ -79,7 +80,11 @@ class MqttCoordinator:
         )
         client.on_connect = self._handle_connect
         client.on_disconnect = self._handle_disconnect
-        client.on_message = self._handle_unrouted
+        # One on_message with a per-topic route cache: paho's own matcher walks its filter tree
+        # for every message, a noticeable share of the edge's time at thousands of messages/s.
+        self._routes: list[tuple[str, PahoCallback]] = []
+        self._route_cache: dict[str, list[PahoCallback]] = {}
+        client.on_message = self._dispatch
         self._client = client
 
     @property
@@ -90,7 +95,7 @@ class MqttCoordinator:
     def subscribe(self, topic_filter: str, handler: MessageHandler, qos: int = 1) -> None:
         """Route messages matching `topic_filter` to `handler(topic, payload)`."""
         self._subscriptions.append((topic_filter, qos))
-        self._client.message_callback_add(topic_filter, self._guarded(handler))
+        self._add_route(topic_filter, self._guarded(handler))
 
     def subscribe_acking(self, topic_filter: str, handler: AckingHandler, qos: int = 1) -> None:
         """Route messages to `handler(topic, payload, mid, qos)`, which must call `ack` later.
@@ -108,7 +113,7 @@ class MqttCoordinator:
             except Exception:
                 logger.exception("%s: handler failed for a message on %s", self.name, message.topic)
 
-        self._client.message_callback_add(topic_filter, call)
+        self._add_route(topic_filter, call)
 
     def ack(self, mid: int, qos: int) -> None:
         """Acknowledge a message taken by an acking handler (QoS 0 needs none)."""
@@ -201,6 +206,23 @@ class MqttCoordinator:
         if was_connected and not self._stopping:
             self.last_error = f"disconnected: {reason}"
             logger.warning("%s: %s (reconnecting)", self.name, self.last_error)
+
+    def _add_route(self, topic_filter: str, callback: PahoCallback) -> None:
+        self._routes.append((topic_filter, callback))
+        self._route_cache = {}
+
+    def _dispatch(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        topic = message.topic
+        callbacks = self._route_cache.get(topic)
+        if callbacks is None:
+            callbacks = [cb for f, cb in self._routes if mqtt.topic_matches_sub(f, topic)]
+            if len(self._route_cache) >= 10_000:
+                self._route_cache = {}
+            self._route_cache[topic] = callbacks
+        if not callbacks:
+            self._handle_unrouted(client, userdata, message)
+        for callback in callbacks:
+            callback(client, userdata, message)
 
     def _handle_unrouted(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
         logger.debug("%s: no handler for %s", self.name, message.topic)
