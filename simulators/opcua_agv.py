@@ -15,15 +15,15 @@ with `BadInvalidArgument` / `BadInvalidState`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import re
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 from asyncua import Node, Server, ua
+
+from simulators.opcua_server import ThreadedOpcUaServer
 
 logger = logging.getLogger(__name__)
 
@@ -79,49 +79,22 @@ FIELDS: dict[str, tuple[ua.VariantType, Any]] = {
 }
 
 
-class OpcUaAgvStandIn:
+class OpcUaAgvStandIn(ThreadedOpcUaServer):
     """The stand-in controller: start(), stop(), and each vehicle's current values."""
 
+    thread_name = "opcua-agv"
+
     def __init__(self, config: OpcUaAgvConfig) -> None:
+        super().__init__()
         self.config = config
         self.values: dict[str, dict[str, Any]] = {s: {} for s in config.vehicles}
         self._nodes: dict[tuple[str, str], Node] = {}
         self._drives: dict[str, asyncio.Task[None]] = {}
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self.error: BaseException | None = None
 
     @property
     def endpoint(self) -> str:
         """The opc.tcp URL clients connect to."""
         return f"opc.tcp://{self.config.host}:{self.config.port}/whs/agv/"
-
-    def start(self, timeout_s: float = 15.0) -> None:
-        """Start serving; returns when the server listens (RuntimeError if it cannot)."""
-        self._ready.clear()
-        self._thread = threading.Thread(target=self._run, name="opcua-agv", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(timeout_s) or self.error is not None:
-            raise RuntimeError(f"OPC UA AGV stand-in did not start: {self.error}")
-
-    def stop(self, timeout_s: float = 10.0) -> None:
-        """Stop serving and close the port."""
-        loop, stop = self._loop, self._stop
-        if loop is not None and stop is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(stop.set)
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-        self._thread = None
-
-    def _run(self) -> None:
-        try:
-            asyncio.run(self._main())
-        except BaseException as exc:  # reported to start()
-            self.error = exc
-            self._ready.set()
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()

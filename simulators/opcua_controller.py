@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +21,8 @@ from typing import cast
 
 from asyncua import Server, ua
 from asyncua.common.methods import uamethod
+
+from simulators.opcua_server import ThreadedOpcUaServer
 
 logger = logging.getLogger(__name__)
 
@@ -53,50 +54,22 @@ class ControllerConfig:
     secure_only: bool = False
 
 
-class OpcUaControllerStandIn:
+class OpcUaControllerStandIn(ThreadedOpcUaServer):
     """The stand-in server: start(), stop(), and what it has done (ticks, calls)."""
 
+    thread_name = "opcua-controller"
+
     def __init__(self, config: ControllerConfig) -> None:
+        super().__init__()
         self.config = config
         self.setpoint = 0.0
         self.ticks = 0
         self.calls: list[str] = []
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self.error: BaseException | None = None
 
     @property
     def endpoint(self) -> str:
         """The opc.tcp URL clients connect to."""
         return f"opc.tcp://{self.config.host}:{self.config.port}/whs/"
-
-    def start(self, timeout_s: float = 15.0) -> None:
-        """Start serving; returns when the server listens (RuntimeError if it cannot)."""
-        self._ready.clear()
-        self.error = None
-        self._thread = threading.Thread(target=self._run, name="opcua-controller", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(timeout_s) or self.error is not None:
-            raise RuntimeError(f"OPC UA stand-in did not start: {self.error}")
-
-    def stop(self, timeout_s: float = 10.0) -> None:
-        """Stop serving and close the port."""
-        loop, stop = self._loop, self._stop
-        if loop is not None and stop is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(stop.set)
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-        self._thread = None
-
-    def _run(self) -> None:
-        try:
-            asyncio.run(self._main())
-        except BaseException as exc:  # reported to start()
-            self.error = exc
-            self._ready.set()
 
     async def _build(self) -> tuple[Server, list[ua.NodeId]]:
         cfg = self.config

@@ -26,15 +26,15 @@ divided by `time_factor`; a pick fails with probability `failure_rate` (seeded R
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
-import threading
 from dataclasses import dataclass
 from typing import Any
 
 from asyncua import Node, Server, ua
 from asyncua.common.methods import uamethod
+
+from simulators.opcua_server import ThreadedOpcUaServer
 
 logger = logging.getLogger(__name__)
 
@@ -101,10 +101,13 @@ OUTPUTS = [
 ]
 
 
-class RobotArmStandIn:
+class RobotArmStandIn(ThreadedOpcUaServer):
     """The stand-in server: start(), stop(), the safety switches and what it has done."""
 
+    thread_name = "robot-arm"
+
     def __init__(self, config: ArmConfig) -> None:
+        super().__init__()
         self.config = config
         self.calls: list[str] = []
         self.picks = 0
@@ -117,12 +120,7 @@ class RobotArmStandIn:
         self._forced: list[int] = []
         self._rng = random.Random(config.seed)
         self._vars: dict[str, tuple[Node, ua.VariantType]] = {}
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
         self._busy: asyncio.Lock | None = None
-        self.error: BaseException | None = None
 
     @property
     def endpoint(self) -> str:
@@ -130,25 +128,6 @@ class RobotArmStandIn:
         return f"opc.tcp://{self.config.host}:{self.config.port}/whs/arm/"
 
     # -- control from the outside (tests, the CLI) ---------------------------------------
-
-    def start(self, timeout_s: float = 15.0) -> None:
-        """Start serving; returns when the server listens (RuntimeError if it cannot)."""
-        self._ready.clear()
-        self.error = None
-        self._thread = threading.Thread(target=self._run, name="robot-arm", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(timeout_s) or self.error is not None:
-            raise RuntimeError(f"robot-arm stand-in did not start: {self.error}")
-
-    def stop(self, timeout_s: float = 10.0) -> None:
-        """Stop serving and close the port."""
-        loop, stop = self._loop, self._stop
-        if loop is not None and stop is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(stop.set)
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-        self._thread = None
 
     def fail_next(self, count: int = 1, code: int = 1) -> None:
         """Make the next `count` picks fail with result `code` (one of FAILURES)."""
@@ -166,13 +145,6 @@ class RobotArmStandIn:
         asyncio.run_coroutine_threadsafe(coro, loop).result(5)
 
     # -- the server ----------------------------------------------------------------------
-
-    def _run(self) -> None:
-        try:
-            asyncio.run(self._main())
-        except BaseException as exc:  # reported to start()
-            self.error = exc
-            self._ready.set()
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
