@@ -147,8 +147,13 @@ def test_station_completes_pick_tasks_through_opcua_method_calls(stack: Stack) -
     for task in done.values():
         (attempt,) = task["attempts"]
         assert attempt["status"] == "ok" and attempt["cycle_ms"] > 100  # ~0.33 s at x20
-    results = wait_for(lambda: [r for r in logged(stack, "arm.pick_result") if r["ok"]], 10)
-    assert {r["tote"] for r in results} >= {"TOTE-1", "TOTE-2", "TOTE-3"}
+    totes = {"TOTE-1", "TOTE-2", "TOTE-3"}
+
+    def logged_totes() -> set[str]:
+        return {r["tote"] for r in logged(stack, "arm.pick_result") if r["ok"]}
+
+    # the pick results travel edge -> uplink -> central after the commands answered: wait for all
+    assert wait_for(lambda: logged_totes() >= totes, 15), logged_totes()
     states = logged(stack, "arm.state")
     assert states and states[0]["operational_mode"] == "AUTOMATIC"
     assert states[-1]["emergency_stop"] is False
