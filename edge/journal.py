@@ -22,9 +22,11 @@ import logging
 import sqlite3
 import threading
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
+
+from firmware_interfaces.encoding import compact_encoder
 
 from edge.outbox import Batch, bump_epoch
 
@@ -41,24 +43,7 @@ def _batch(seq: int, bodies: list[str]) -> Batch:
     return Batch(seq, tuple(json.loads(body)), body)
 
 
-def _compact_encoder(allow_nan: bool = True) -> Callable[[Any], str]:
-    """A compact JSON encoder made once (json.dumps builds a new C encoder on every call)."""
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:
-        return json.JSONEncoder(separators=(",", ":"), allow_nan=allow_nan).encode
-    encoder = json.JSONEncoder(separators=(",", ":"), allow_nan=allow_nan)
-    chunks = make(
-        None, encoder.default, json.encoder.encode_basestring_ascii, None, ":", ",",
-        False, False, allow_nan,
-    )  # fmt: skip
-
-    def encode(value: Any) -> str:
-        return "".join(chunks(value, 0))
-
-    return encode
-
-
-_encode = _compact_encoder()
+_encode = compact_encoder()
 
 
 class SqliteOutbox:

@@ -6,11 +6,11 @@ import json
 import json.encoder
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from firmware_interfaces.encoding import compact_encoder
 from firmware_interfaces.validation import ContractError, decode_json, validate_event
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
@@ -139,25 +139,8 @@ def prepare_batch(batch: dict[str, Any]) -> PreparedBatch:
     return PreparedBatch(tuple(problems), tuple(times), copy_rows)
 
 
-def _compact_encoder(allow_nan: bool = True) -> Callable[[Any], str]:
-    """A compact JSON encoder made once (json.dumps builds a new C encoder on every call)."""
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:
-        return json.JSONEncoder(separators=(",", ":"), allow_nan=allow_nan).encode
-    encoder = json.JSONEncoder(separators=(",", ":"), allow_nan=allow_nan)
-    chunks = make(
-        None, encoder.default, json.encoder.encode_basestring_ascii, None, ":", ",",
-        False, False, allow_nan,
-    )  # fmt: skip
-
-    def encode(value: Any) -> str:
-        return "".join(chunks(value, 0))
-
-    return encode
-
-
 _MISSING: Any = object()
-_STRICT_JSON = _compact_encoder(allow_nan=False)
+_STRICT_JSON = compact_encoder(allow_nan=False)
 _NULL, _BS, _BS2, _NOW = "\\N", "\\", "\\\\", "\x01"  # _NOW: replaced by ingested_at
 
 
