@@ -15,6 +15,7 @@ from central.db.tables import Location, Lot, Order, OrderLine, OutboxEvent, Rese
 from central.orders.domain import OrderStatus
 from central.orders.service import PICKABLE, STATUS_TOPIC, set_statuses, status_payload
 from central.outbound.allocation import AllocationResult, allocate_order
+from central.outbound.allocation_plan import AllocationPlan, Decision, PlanLine, plan_allocation
 
 IN_CHUNK = 500
 ORDERS = cast(Table, Order.__table__)
@@ -65,26 +66,14 @@ def _free_stock(session: Session, site_id: int, sku_ids: list[int]) -> dict[int,
 
 
 def _plan(
-    lines: list[_Line], stock: dict[int, list[list[int]]]
-) -> tuple[dict[int, int], list[tuple[int, int, int]]]:
-    """Allocate in memory, line by line as `allocate_line` would: (got per line, reservations)."""
-    got: dict[int, int] = {}
-    reservations: list[tuple[int, int, int]] = []  # (line id, stock id, qty)
-    for line in lines:
-        need = line.qty - line.allocated
-        if need <= 0 or line.sku_id is None:
-            continue
-        taken = 0
-        for cell in stock.get(line.sku_id, ()):
-            take = min(need - taken, cell[1])
-            if take > 0:
-                cell[1] -= take
-                taken += take
-                reservations.append((line.id, cell[0], take))
-            if taken == need:
-                break
-        got[line.id] = taken
-    return got, reservations
+    orders: list[Order], lines: list[_Line], stock: dict[int, list[list[int]]]
+) -> AllocationPlan:
+    """Allocate in memory with the shared rule (`allocation_plan`), as `allocate_order` would."""
+    return plan_allocation(
+        [o.id for o in orders],
+        [PlanLine(ln.id, ln.order_id, ln.sku_id, ln.qty, ln.allocated) for ln in lines],
+        stock,
+    )
 
 
 def _write(
@@ -173,16 +162,16 @@ def allocate_orders(session: Session, site_id: int, orders: list[Order]) -> list
     sku_ids = sorted({ln.sku_id for ln in lines if ln.sku_id is not None})
     for _attempt in range(3):
         stock = _free_stock(session, site_id, sku_ids) if sku_ids else {}
-        got, reservations = _plan(lines, stock)
+        plan = _plan(orders, lines, stock)
         try:
             with session.begin_nested():
-                _write(session, lines, got, reservations)
+                _write(session, lines, plan.got, plan.reservations)
             break
         except _StaleStock:
             continue
     else:
         return [allocate_order(session, order) for order in orders]
-    results = _finish_orders(session, orders, lines, got)
+    results = _finish_orders(session, orders, lines, plan)
     for obj in list(session.identity_map.values()):  # loaded lines: re-read their new totals
         if isinstance(obj, OrderLine):
             session.expire(obj)
@@ -190,9 +179,11 @@ def allocate_orders(session: Session, site_id: int, orders: list[Order]) -> list
 
 
 def _finish_orders(
-    session: Session, orders: list[Order], lines: list[_Line], got: dict[int, int]
+    session: Session, orders: list[Order], lines: list[_Line], plan: AllocationPlan
 ) -> list[AllocationResult]:
     """Status changes in bulk; partly allocated orders split off their backorders in bulk."""
+    got = plan.got
+    decisions = {outcome.order_id: outcome.decision for outcome in plan.orders}
     by_order: dict[int, list[_Line]] = {o.id: [] for o in orders}
     for line in lines:
         by_order[line.order_id].append(
@@ -203,10 +194,11 @@ def _finish_orders(
     results: dict[int, AllocationResult] = {}
     for order in orders:
         done = by_order[order.id]
-        if all(ln.allocated == ln.qty for ln in done):
+        decision = decisions[order.id]
+        if decision is Decision.ALLOCATED:
             changes.append((order, OrderStatus.ALLOCATED, None))
             results[order.id] = AllocationResult(order.id, OrderStatus.ALLOCATED)
-        elif not any(ln.allocated for ln in done):
+        elif decision is Decision.BACKORDERED:
             if order.status != OrderStatus.BACKORDERED:
                 changes.append((order, OrderStatus.BACKORDERED, "no stock"))
             results[order.id] = AllocationResult(order.id, OrderStatus.BACKORDERED)

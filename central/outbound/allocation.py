@@ -11,6 +11,7 @@ from central.common.clock import utcnow
 from central.db.tables import Location, Lot, Order, OrderLine, Reservation, Stock
 from central.orders.domain import OrderStatus
 from central.orders.service import PICKABLE, set_status
+from central.outbound.allocation_plan import Decision, decide, take_fefo
 
 
 @dataclass(frozen=True)
@@ -56,16 +57,16 @@ def allocate_line(session: Session, site_id: int, line: OrderLine) -> int:
     if need <= 0 or line.sku_id is None:
         return 0
     got = 0
+
+    def take(stock_id: int, qty: int) -> bool:
+        if not reserve(session, stock_id, qty):
+            return False
+        session.add(Reservation(order_line_id=line.id, stock_id=stock_id, qty=qty, status="open"))
+        return True
+
     for _attempt in range(3):  # a concurrent reservation can take a candidate first: look again
-        for stock_id, free in _candidates(session, site_id, line.sku_id):
-            take = min(need - got, free)
-            if take > 0 and reserve(session, stock_id, take):
-                session.add(
-                    Reservation(order_line_id=line.id, stock_id=stock_id, qty=take, status="open")
-                )
-                got += take
-            if got == need:
-                break
+        taken = take_fefo(need - got, _candidates(session, site_id, line.sku_id), take)
+        got += sum(qty for _, qty in taken)
         if got == need:
             break
     line.qty_allocated += got
@@ -135,10 +136,11 @@ def allocate_order(session: Session, order: Order) -> AllocationResult:
     )
     for line in lines:
         allocate_line(session, order.site_id, line)
-    if all(line.qty_allocated == line.qty for line in lines):
+    decision = decide((line.qty, line.qty_allocated) for line in lines)
+    if decision is Decision.ALLOCATED:
         set_status(session, order, OrderStatus.ALLOCATED)
         return AllocationResult(order.id, OrderStatus.ALLOCATED)
-    if not any(line.qty_allocated for line in lines):
+    if decision is Decision.BACKORDERED:
         if order.status != OrderStatus.BACKORDERED:
             set_status(session, order, OrderStatus.BACKORDERED, "no stock")
         return AllocationResult(order.id, OrderStatus.BACKORDERED)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import cast
@@ -18,15 +17,18 @@ from central.orders import service as orders
 from central.orders.domain import OrderStatus
 from central.outbound.allocate_bulk import allocate_orders
 from central.outbound.layout import SiteLayout, site_layout
+from central.outbound.wave_plan import (
+    EXACT_BATCHING_MAX,
+    IMPROVE_MAX,
+    WaveCandidate,
+    path,
+    plan_batches,
+    select_wave,
+    tour_length,
+)
 from optimization import batching
-from optimization.aisle_batching import estimated_seed_batches
-from optimization.layout import Point
-from optimization.routing.problem import PickingProblem
-from optimization.routing.solve import pick_path
 
 PACK_STATION = "PACK-01"
-EXACT_BATCHING_MAX = 60  # up to this many orders, seed batching calls the exact router
-IMPROVE_MAX = 60  # up to this many orders, local search then improves the batches
 
 
 @dataclass(frozen=True)
@@ -39,15 +41,6 @@ class WavePolicy:
     cart: batching.Capacity = field(default_factory=lambda: batching.Capacity(items=40, totes=8))
     method: str = "exact"
     merge_window: timedelta = timedelta(hours=2)
-
-
-def _tour(site: SiteLayout, method: str) -> batching.TourLength:
-    def length(points: Sequence[Point]) -> float:
-        if not points:
-            return 0.0
-        return pick_path(PickingProblem(site.layout, site.depot, tuple(points)), method).length
-
-    return length
 
 
 def prepare_orders(session: Session, site_id: int, merge_window: timedelta) -> int:
@@ -78,9 +71,19 @@ def release_wave(session: Session, site_id: int, policy: WavePolicy, actor: str)
         query = query.where(Order.carrier == policy.carrier)
     if policy.cutoff:
         query = query.where(Order.ordered_at <= policy.cutoff)
-    chosen = session.scalars(
+    locked = session.scalars(
         query.order_by(Order.ordered_at, Order.id).limit(policy.max_orders).with_for_update()
     ).all()
+    by_id = {o.id: o for o in locked}
+    chosen = [  # the query narrows and locks; the shared rule decides (as in the simulation)
+        by_id[i]
+        for i in select_wave(
+            [WaveCandidate(o.id, o.ordered_at, o.carrier) for o in locked],
+            policy.carrier,
+            policy.cutoff,
+            policy.max_orders,
+        )
+    ]
     if not chosen:
         raise Conflict("no allocated order matches the wave's carrier and cut-off")
     site = site_layout(session, site_id, PACK_STATION)
@@ -106,12 +109,15 @@ def release_wave(session: Session, site_id: int, policy: WavePolicy, actor: str)
         )
         for o in chosen
     ]
-    if len(chosen) <= EXACT_BATCHING_MAX:
-        batches = batching.seed_batches(
-            opt_orders, policy.cart, _tour(site, policy.method), improve=len(chosen) <= IMPROVE_MAX
-        )
-    else:
-        batches = estimated_seed_batches(opt_orders, policy.cart, site.layout, site.depot)
+    batches = plan_batches(
+        opt_orders,
+        policy.cart,
+        tour_length(site.layout, site.depot, policy.method),
+        site.layout,
+        site.depot,
+        exact_max=EXACT_BATCHING_MAX,
+        improve_max=IMPROVE_MAX,
+    )
     _create_batches(session, wave, [[chosen[i] for i in b] for b in batches], picks, site, policy)
     orders.set_statuses(
         session,
@@ -179,12 +185,7 @@ def _create_batches(
     """One exact path per batch, then the batches and their lines in two bulk inserts."""
     flats = [[(order, pick) for order in group for pick in picks[order.id]] for group in members]
     routes = [
-        pick_path(
-            PickingProblem(
-                site.layout, site.depot, tuple(site.points[p.location_id] for _, p in flat)
-            ),
-            policy.method,
-        )
+        path(site.layout, site.depot, [site.points[p.location_id] for _, p in flat], policy.method)
         for flat in flats
     ]
     table = cast(Table, PickBatch.__table__)
