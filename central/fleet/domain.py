@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -32,6 +33,7 @@ class VehicleStatus(StrEnum):
     CHARGING = "charging"
     OFFLINE = "offline"
     BLOCKED = "blocked"
+    STALE = "stale"  # online but silent, or driving without progress: taken out of service
 
 
 @dataclass
@@ -49,6 +51,10 @@ class TransportTask:
     created_s: float = 0.0
     done_s: float | None = None
     vehicles: list[str] = field(default_factory=list)
+    origin: str | None = None  # who asked: "api", "wave:<code>", ...
+    created_at: datetime | None = None  # wall clock, UTC
+    assigned_at: datetime | None = None
+    done_at: datetime | None = None
 
 
 @dataclass
@@ -85,6 +91,9 @@ class Vehicle:
     action_done: bool = False
     busy_s: float = 0.0
     last_progress_s: float = 0.0
+    last_state_s: float = 0.0  # when the last state arrived (fleet clock)
+    stale: bool = False  # silent or stuck: out of service until it stands still and reports
+    stale_cancel_s: float = 0.0  # when cancelOrder was last sent to a stale vehicle
     errors: list[str] = field(default_factory=list)
     position: tuple[float, float] = (0.0, 0.0)
 

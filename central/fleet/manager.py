@@ -12,7 +12,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,6 +31,9 @@ from central.fleet.layout import DOCK, PACK, PICK, RESERVE, Layout
 from central.fleet.traffic import Traffic
 from optimization.agv_assignment import assign_tasks
 
+if TYPE_CHECKING:
+    from central.fleet.store import TaskStore
+
 logger = logging.getLogger(__name__)
 
 
@@ -43,6 +47,8 @@ class FleetConfig:
     low_battery_pct: float = 25.0  # below this a vehicle goes home to charge
     resume_pct: float = 80.0  # charged enough to work again
     top_up_pct: float = 95.0  # idle vehicles at home charge below this
+    stale_state_s: float = 75.0  # online but no state for this long: stale (0: off)
+    no_progress_s: float = 30.0  # driving without reaching a node for this long: stale (0: off)
 
 
 class FleetManager:
@@ -55,8 +61,12 @@ class FleetManager:
         clock: Callable[[], float],
         homes: dict[str, str],
         config: FleetConfig | None = None,
+        store: TaskStore | None = None,
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.layout, self.link, self.clock = layout, link, clock
+        self.store, self.wall = store, wall
+        self._dirty: set[str] = set()  # tasks changed since the last save
         self.config = config or FleetConfig()
         self.traffic = Traffic(layout.grid, lookahead=self.config.lookahead)
         self.vehicles: dict[str, Vehicle] = {}
@@ -90,20 +100,68 @@ class FleetManager:
         with self._lock:
             self._inbox.append((serial, "connection", connection_state))
 
-    def submit(self, kind: TaskKind, source: str, dest: str, load_id: str = "") -> TransportTask:
-        """Queue a transport task between two station nodes."""
+    def submit(
+        self,
+        kind: TaskKind,
+        source: str,
+        dest: str,
+        load_id: str = "",
+        origin: str | None = None,
+    ) -> TransportTask:
+        """Queue a transport task between two station nodes (saved at the next tick)."""
         src, dst = self.layout.cell_of(source), self.layout.cell_of(dest)
         expected = {TaskKind.TOTE: (PICK, PACK), TaskKind.PALLET: (DOCK, RESERVE)}[kind]
         if (self.layout.kind(src), self.layout.kind(dst)) != expected:
             raise ValueError(f"a {kind} task goes from a {expected[0]} to a {expected[1]} node")
         with self._lock:
             task = TransportTask(
-                f"T{next(self._ids):05d}", kind, src, dst, load_id or "", created_s=self.clock()
+                f"T{next(self._ids):05d}",
+                kind,
+                src,
+                dst,
+                load_id or "",
+                created_s=self.clock(),
+                origin=origin,
+                created_at=self.wall(),
             )
             if not task.load_id:
                 task.load_id = task.id
             self.tasks[task.id] = task
+            self._dirty.add(task.id)
             return task
+
+    def restore(self) -> int:
+        """Reload the store's unfinished tasks and queue them again (after a restart)."""
+        if self.store is None:
+            return 0
+        with self._lock:
+            self._ids = itertools.count(self.store.highest_number() + 1)
+            restored = 0
+            for r in self.store.load_unfinished():
+                try:
+                    src, dst = self.layout.cell_of(r["source"]), self.layout.cell_of(r["dest"])
+                except KeyError:  # the layout changed under it: it cannot run any more
+                    self.store.save([{**r, "status": TaskStatus.FAILED.value, "vehicle": None}])
+                    self._log(r["id"], "not restored: its stations are not on the map")
+                    continue
+                task = TransportTask(
+                    r["id"],
+                    TaskKind(r["kind"]),
+                    src,
+                    dst,
+                    r["load_id"],
+                    attempts=r["attempts"],
+                    created_s=self.clock(),
+                    vehicles=list(r["vehicles"] or []),
+                    origin=r["origin"],
+                    created_at=r["created_at"],
+                )
+                self.tasks[task.id] = task
+                self._dirty.add(task.id)
+                restored += 1
+                self._log(task.id, f"restored (was {r['status']}), queued again")
+            self._flush()
+            return restored
 
     def pause_all(self) -> None:
         """Every vehicle pauses (startPause); nothing new is released."""
@@ -135,32 +193,39 @@ class FleetManager:
 
     # --- the loop --------------------------------------------------------------------------
     def tick(self) -> None:
-        """Apply reports, handle upsets, assign, plan, release and send order updates."""
+        """Apply reports, handle upsets, assign, plan, release, send order updates, save tasks."""
         with self._lock:
-            inbox, self._inbox = self._inbox, []
-            for serial, kind, body in inbox:
-                if serial not in self.vehicles:
-                    continue
-                if kind == "state":
-                    self._apply_state(self.vehicles[serial], body)
-                else:
-                    self._apply_connection(self.vehicles[serial], body)
-            if self.estopped:
+            try:
+                self._tick()
+            finally:
+                self._flush()
+
+    def _tick(self) -> None:
+        inbox, self._inbox = self._inbox, []
+        for serial, kind, body in inbox:
+            if serial not in self.vehicles:
+                continue
+            if kind == "state":
+                self._apply_state(self.vehicles[serial], body)
+            else:
+                self._apply_connection(self.vehicles[serial], body)
+        self._check_stuck()
+        if self.estopped:
+            return
+        if self._resetting:
+            if any(v.driving for v in self._online()):
                 return
-            if self._resetting:
-                if any(v.driving for v in self._online()):
-                    return
-                self._reset()
-            now = self._step()
-            self._assign()
-            self._charging_policy()
+            self._reset()
+        now = self._step()
+        self._assign()
+        self._charging_policy()
+        for v in self.vehicles.values():
+            if v.online and v.needs_plan and v.legs and not v.await_stop:
+                self._plan(v, now)
+        if not self.paused:
             for v in self.vehicles.values():
-                if v.online and v.needs_plan and v.legs and not v.await_stop:
-                    self._plan(v, now)
-            if not self.paused:
-                for v in self.vehicles.values():
-                    if v.online and v.serial in self.traffic.plans:
-                        self._release(v, now)
+                if v.online and v.serial in self.traffic.plans:
+                    self._release(v, now)
 
     def run(self, stop: threading.Event, period_s: float = 0.01) -> None:
         """Tick until `stop` is set (the real-time loop of a deployment or a test)."""
@@ -211,8 +276,29 @@ class FleetManager:
             "vehicle": t.vehicle,
             "vehicles": list(t.vehicles),
             "attempts": t.attempts,
+            "origin": t.origin,
             "created_s": t.created_s,
             "done_s": t.done_s,
+            "created_at": t.created_at,
+            "done_at": t.done_at,
+        }
+
+    def task_record(self, t: TransportTask) -> dict[str, Any]:
+        """One task as a `fleet_tasks` row."""
+        return {
+            "id": t.id,
+            "kind": t.kind.value,
+            "source": self.layout.node_id(t.source),
+            "dest": self.layout.node_id(t.dest),
+            "load_id": t.load_id,
+            "status": t.status.value,
+            "vehicle": t.vehicle,
+            "vehicles": list(t.vehicles),
+            "attempts": t.attempts,
+            "origin": t.origin,
+            "created_at": t.created_at or self.wall(),
+            "assigned_at": t.assigned_at,
+            "done_at": t.done_at,
         }
 
     # --- internals -------------------------------------------------------------------------
@@ -220,7 +306,70 @@ class FleetManager:
         return int(self.clock() / self.config.step_s)
 
     def _online(self) -> list[Vehicle]:
-        return [v for v in self.vehicles.values() if v.online]
+        return [v for v in self.vehicles.values() if v.online and not v.stale]
+
+    def _flush(self) -> None:
+        """Save the tasks changed since the last save (kept for the next tick if that fails)."""
+        if self.store is None or not self._dirty:
+            return
+        records = [self.task_record(self.tasks[i]) for i in sorted(self._dirty) if i in self.tasks]
+        try:
+            self.store.save(records)
+        except Exception:
+            logger.exception("could not save %d fleet task(s); retrying", len(records))
+            return
+        self._dirty.clear()
+
+    def _check_stuck(self) -> None:
+        """Take silent vehicles and vehicles driving without progress out of service."""
+        cfg, now = self.config, self.clock()
+        for v in self.vehicles.values():
+            if not v.online or v.stale or not v.seen:
+                continue
+            if cfg.stale_state_s > 0 and now - v.last_state_s > cfg.stale_state_s:
+                self._take_out_stale(v, f"no state for {now - v.last_state_s:.0f} s")
+            elif (
+                cfg.no_progress_s > 0
+                and v.driving
+                and not v.paused
+                and not self.paused
+                and now - v.last_progress_s > cfg.no_progress_s
+            ):
+                self._take_out_stale(
+                    v, f"driving without progress for {now - v.last_progress_s:.0f} s"
+                )
+
+    def _take_out_stale(self, v: Vehicle, why: str) -> None:
+        v.stale = True
+        self._out_of_service(v, VehicleStatus.STALE, f"stale: {why}")
+        self._cancel_stale(v)
+
+    def _cancel_stale(self, v: Vehicle) -> None:
+        v.stale_cancel_s = self.clock()
+        try:
+            self.link.instant(v.serial, "cancelOrder")
+        except Exception as exc:  # it may not hear us anyway; tried again on its next state
+            logger.warning("could not cancel the order of stale %s: %s", v.serial, exc)
+        self.link.forget_order(v.serial)
+
+    def _out_of_service(self, v: Vehicle, status: VehicleStatus, why: str) -> None:
+        """Its node and released nodes are blocked, its task goes to another vehicle."""
+        v.status = status
+        self._log(v.serial, why)
+        released = self.traffic.drop(v.serial)
+        cells = {v.cell, *(x.cell for x in released)}
+        self._blocked_by.setdefault(v.serial, set()).update(cells - self.traffic.blocked)
+        self.traffic.blocked |= cells
+        self._requeue(v, f"vehicle {v.serial} is {status.value}")
+        v.order_id, v.action_id, v.await_stop = "", None, False
+        for other in self.traffic.touching(cells):
+            self.vehicles[other].needs_plan = True
+
+    def _back_in_service(self, v: Vehicle, cell: int) -> None:
+        v.status, v.stale, v.cell = VehicleStatus.IDLE, False, cell
+        self.traffic.blocked -= self._blocked_by.pop(v.serial, set())
+        self.traffic.park(v.serial, cell, self._step())
+        self.link.forget_order(v.serial)
 
     def _log(self, who: str, what: str) -> None:
         self.events.append((self.clock(), who, what))
@@ -230,30 +379,22 @@ class FleetManager:
         if state == "ONLINE":
             if not v.online:
                 v.online = True
-                v.status = VehicleStatus.IDLE
-                self.traffic.blocked -= self._blocked_by.pop(v.serial, set())
-                self.traffic.park(v.serial, v.cell, self._step())
-                self.link.forget_order(v.serial)
+                v.last_state_s = v.last_progress_s = self.clock()
+                self._back_in_service(v, v.cell)
                 self._log(v.serial, "back online")
             return
         if not v.online:
             return
         v.online = False
-        v.status = VehicleStatus.OFFLINE
-        self._log(v.serial, f"connection {state}")
-        released = self.traffic.drop(v.serial)
-        cells = {v.cell, *(x.cell for x in released)}
-        self._blocked_by[v.serial] = cells - self.traffic.blocked
-        self.traffic.blocked |= cells
-        self._requeue(v, f"vehicle {v.serial} went offline")
-        for other in self.traffic.touching(cells):
-            self.vehicles[other].needs_plan = True
+        v.stale = False
+        self._out_of_service(v, VehicleStatus.OFFLINE, f"connection {state}")
 
     def _requeue(self, v: Vehicle, why: str) -> None:
         task = self.tasks.get(v.task_id or "")
         if task is not None and task.status not in (TaskStatus.DONE, TaskStatus.FAILED):
             task.status = TaskStatus.PENDING
             task.vehicle = None
+            self._dirty.add(task.id)
             self._unlock(task)
             self._log(task.id, f"reassigning: {why}")
         v.task_id = None
@@ -266,16 +407,23 @@ class FleetManager:
                 del self.locked[cell]
 
     def _apply_state(self, v: Vehicle, s: dict[str, Any]) -> None:
+        now = self.clock()
         v.seen = True
+        v.last_state_s = now
         v.battery = float(s["batteryState"]["batteryCharge"])
         v.charging = bool(s["batteryState"]["charging"])
         v.driving = bool(s["driving"])
         v.paused = bool(s.get("paused", False))
+        if not v.driving or v.paused:
+            v.last_progress_s = now  # the no-progress timer runs only while it drives
         pos = s.get("agvPosition")
         if pos:
             v.position = (float(pos["x"]), float(pos["y"]))
         v.errors = [e["errorType"] for e in s.get("errors", [])]
         if not v.online:
+            return
+        if v.stale:
+            self._stale_state(v, s)
             return
         try:
             cell = self.layout.cell_of(s["lastNodeId"])
@@ -307,6 +455,21 @@ class FleetManager:
         elif not blocked and v.status == VehicleStatus.BLOCKED:
             v.status = VehicleStatus.BUSY if v.legs else VehicleStatus.IDLE
         self._advance(v)
+
+    def _stale_state(self, v: Vehicle, s: dict[str, Any]) -> None:
+        """A stale vehicle reports: back in service once it stands still without an order."""
+        if v.driving or s["nodeStates"]:
+            if self.clock() - v.stale_cancel_s >= 1.0:
+                self._cancel_stale(v)  # it may have missed the first cancelOrder
+            return
+        try:
+            cell = self.layout.cell_of(s["lastNodeId"])
+        except KeyError:
+            return
+        self._back_in_service(v, cell)
+        for other in self.traffic.touching({cell}, but=v.serial):
+            self.vehicles[other].needs_plan = True
+        self._log(v.serial, f"reports again, standing at {s['lastNodeId']}: back in service")
 
     def _on_blocked(self, v: Vehicle, error: dict[str, Any]) -> None:
         refs = {r["referenceKey"]: r["referenceValue"] for r in error.get("errorReferences", [])}
@@ -344,10 +507,12 @@ class FleetManager:
         now = self.clock()
         if task is not None and leg.action == "pick":
             task.status = TaskStatus.CARRYING
+            self._dirty.add(task.id)
             self.locked.pop(task.source, None)
         if task is not None and leg.action == "drop":
             task.status = TaskStatus.DONE
-            task.done_s = now
+            task.done_s, task.done_at = now, self.wall()
+            self._dirty.add(task.id)
             self.locked.pop(task.dest, None)
             v.task_id = None
             self._log(task.id, f"done by {v.serial}")
@@ -359,7 +524,7 @@ class FleetManager:
 
     def _charging_policy(self) -> None:
         for v in self._online():
-            if v.legs or v.status == VehicleStatus.BLOCKED:
+            if v.legs or v.status in (VehicleStatus.BLOCKED, VehicleStatus.STALE):
                 continue
             if v.cell != v.home:
                 if v.status == VehicleStatus.IDLE:  # never rest on a station or a lane
@@ -417,6 +582,8 @@ class FleetManager:
             v, t = free[vi], chosen[ti]
             t.status, t.vehicle = TaskStatus.ASSIGNED, v.serial
             t.attempts += 1
+            t.assigned_at = self.wall()
+            self._dirty.add(t.id)
             t.vehicles.append(v.serial)
             self.locked[t.source] = self.locked[t.dest] = t.id
             v.task_id = t.id

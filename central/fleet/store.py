@@ -1,0 +1,63 @@
+"""Transport tasks in the database, so a central restart re-queues the unfinished ones."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from central.common.clock import utcnow
+from central.db.engine import transaction
+from central.db.tables import FleetTask
+
+FINISHED = ("done", "failed")
+
+
+class TaskStore(Protocol):
+    """Where the fleet keeps its tasks (rows shaped like `FleetManager.task_record`)."""
+
+    def save(self, records: Iterable[dict[str, Any]]) -> None:
+        """Insert or update these tasks."""
+
+    def load_unfinished(self) -> list[dict[str, Any]]:
+        """Every task not done or failed, oldest first."""
+
+    def highest_number(self) -> int:
+        """The largest number of any stored task id (`T00042` -> 42), 0 if none."""
+
+
+class SqlTaskStore:
+    """The `fleet_tasks` table."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    def save(self, records: Iterable[dict[str, Any]]) -> None:
+        """Insert or update these tasks in one transaction."""
+        now = utcnow()
+        with transaction(self._sessions) as session:
+            for record in records:
+                session.merge(FleetTask(**record, updated_at=now))
+
+    def load_unfinished(self) -> list[dict[str, Any]]:
+        """Every task not done or failed, oldest first."""
+        with transaction(self._sessions) as session:
+            rows = session.scalars(
+                select(FleetTask)
+                .where(FleetTask.status.not_in(FINISHED))
+                .order_by(FleetTask.created_at, FleetTask.id)
+            ).all()
+            names = [c.name for c in FleetTask.__table__.columns if c.name != "updated_at"]
+            return [{n: getattr(r, n) for n in names} for r in rows]
+
+    def highest_number(self) -> int:
+        """The largest number of any stored task id, 0 if none."""
+        with transaction(self._sessions) as session:
+            last = session.scalars(
+                select(FleetTask.id)
+                .order_by(func.length(FleetTask.id).desc(), FleetTask.id.desc())
+                .limit(1)
+            ).first()
+        return int(last[1:]) if last and last[1:].isdigit() else 0
