@@ -21,9 +21,10 @@ class Fault:
 
     at: float
     serial: str
-    kind: str  # lost_connection | error | blocked_node
+    kind: str  # lost_connection | error | blocked_node | freeze | stall
     node: str = ""
     error_type: str = "injectedFault"
+    duration: float = 0.0  # freeze/stall: simulated seconds until it ends (0: never)
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class AgvStandInsConfig:
 
 
 _VEHICLE_KEYS = {f for f in VehicleSpec.__dataclass_fields__}
-FAULT_KINDS = ("lost_connection", "error", "blocked_node")
+FAULT_KINDS = ("lost_connection", "error", "blocked_node", "freeze", "stall")
 
 
 def parse_agv_config(raw: Any) -> AgvStandInsConfig:

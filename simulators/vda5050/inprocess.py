@@ -14,6 +14,7 @@ import simpy
 
 from central.fleet.layout import HOME, Layout
 from central.fleet.manager import FleetConfig, FleetManager
+from central.fleet.store import TaskStore
 from edge.vda5050.orders import OrderBook, RouteNode
 from edge.vda5050.protocol import HeaderCounter, header, validate_message
 from simulators.vda5050.vehicle import AgvVehicle, VehicleSpec
@@ -80,6 +81,7 @@ class InProcessFleet:
         tick_s: float = 0.25,
         config: FleetConfig | None = None,
         validate: bool = False,
+        store: TaskStore | None = None,
         **spec: Any,
     ) -> None:
         self.env = simpy.Environment()
@@ -112,6 +114,7 @@ class InProcessFleet:
             lambda: float(self.env.now),
             {s: layout.node_id(c) for s, c in zip(self.vehicles, homes, strict=True)},
             config,
+            store,
         )
         self.tick_s = tick_s
         for v in self.vehicles.values():

@@ -139,3 +139,9 @@ class AgvStandIns:
             self.vehicles[fault.serial].raise_error(fault.error_type)
         elif fault.kind == "blocked_node":
             self.vehicles[fault.serial].block_node(fault.node)
+        elif fault.kind in ("freeze", "stall"):
+            vehicle = self.vehicles[fault.serial]
+            getattr(vehicle, fault.kind)()
+            if fault.duration > 0:
+                yield self.env.timeout(fault.duration)
+                vehicle.thaw() if fault.kind == "freeze" else vehicle.unstall()

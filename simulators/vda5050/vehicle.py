@@ -95,6 +95,8 @@ class AgvVehicle:
         self.errors: list[dict[str, Any]] = []
         self.blocked_nodes: set[str] = set()
         self.connected = True
+        self.frozen = False  # fault: hung software, silent and still, deaf to messages
+        self.stalled = False  # fault: says it drives, never gets anywhere
         self.trajectory = Trajectory()
         self.trajectory.arrive(spec.start_node, 0.0)
         self.rejected_orders = 0
@@ -110,6 +112,8 @@ class AgvVehicle:
     # --- messages in -----------------------------------------------------------------------
     def on_order(self, order: dict[str, Any]) -> None:
         """Judge and take over (or reject) an order or order update."""
+        if self.frozen:
+            return
         verdict = judge(order, self._held(), self.x, self.y, check_schema=self.validate_incoming)
         if verdict.outcome == IGNORE:
             return
@@ -163,6 +167,8 @@ class AgvVehicle:
 
     def on_instant_actions(self, message: dict[str, Any]) -> None:
         """Run instant actions (startPause, stopPause, cancelOrder, initPosition, ...)."""
+        if self.frozen:
+            return
         try:
             validate_message("instantActions", message)
         except ValueError as exc:
@@ -248,6 +254,25 @@ class AgvVehicle:
         self._set_error(error_type, level, "injected fault", [])
         self.publish_state()
 
+    def freeze(self) -> None:
+        """Fault: the vehicle hangs (connection still up): no messages, no motion, deaf."""
+        self.frozen = True
+
+    def thaw(self) -> None:
+        """End a freeze: it carries on where it stopped (messages sent meanwhile are lost)."""
+        self.frozen = False
+        self.publish_state()
+        self._kick()
+
+    def stall(self) -> None:
+        """Fault: wheels spin, the vehicle reports driving but makes no progress."""
+        self.stalled = True
+
+    def unstall(self) -> None:
+        """End a stall."""
+        self.stalled = False
+        self._kick()
+
     def clear_error(self, error_type: str) -> None:
         """Clear an injected error."""
         self._clear_errors({error_type})
@@ -266,7 +291,7 @@ class AgvVehicle:
 
     def emit(self, topic: str, body: dict[str, Any], qos: int = 0, retain: bool = False) -> None:
         """Publish a message (validated first when asked to)."""
-        if not self.connected:
+        if not self.connected or self.frozen:
             return
         msg = self.message(topic, body)
         if self.validate_outgoing:
@@ -373,7 +398,7 @@ class AgvVehicle:
         return self.env.any_of([self._wake, self.env.timeout(timeout)])
 
     def _can_drive(self) -> bool:
-        if self.paused or any(e["errorLevel"] == "FATAL" for e in self.errors):
+        if self.frozen or self.paused or any(e["errorLevel"] == "FATAL" for e in self.errors):
             return False
         if self.charging:
             return False
@@ -413,6 +438,9 @@ class AgvVehicle:
             self.publish_state()
             done = 0.0
             while done < length - 1e-9:
+                if self.frozen or self.stalled:
+                    yield self._wait(0.5)  # no progress; a stall keeps `driving` true
+                    continue
                 if self.paused or any(e["errorLevel"] == "FATAL" for e in self.errors):
                     self.driving = False
                     self.publish_state()

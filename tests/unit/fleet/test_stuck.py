@@ -1,0 +1,88 @@
+"""Vehicles that stop silently are taken out of service and their tasks go to others."""
+
+from __future__ import annotations
+
+from central.fleet.domain import TaskStatus, VehicleStatus
+from central.fleet.layout import generate_layout
+from simulators.vda5050.inprocess import InProcessFleet
+from simulators.vda5050.trajectory import find_conflicts
+from tests.unit.fleet.test_manager import submit_totes
+
+
+def open_lane(sim: InProcessFleet, cell: int) -> bool:
+    """A lane whose neighbours are lanes: blocking it cuts off no station or home."""
+    kind = sim.layout.kind
+    return kind(cell) == "." and all(kind(n) == "." for n in sim.layout.grid.neighbours[cell])
+
+
+def driving_with_task(sim: InProcessFleet, limit_s: float = 120) -> str:
+    """Run until some vehicle drives a task along open lanes; its serial."""
+    while sim.env.now < limit_s:
+        sim.run(sim.env.now + 0.25)
+        for serial, v in sim.fleet.vehicles.items():
+            ahead = [v.cell, *sim.fleet.traffic.route(serial)[:3]]
+            if v.task_id and v.driving and all(open_lane(sim, c) for c in ahead):
+                return serial
+    raise AssertionError("no vehicle drove a task along open lanes")
+
+
+def test_a_frozen_vehicle_goes_stale_its_task_is_done_by_another_and_it_comes_back() -> None:
+    sim = InProcessFleet(generate_layout(4, stations=6), 4, validate=True)
+    ids = submit_totes(sim, 6)
+    serial = driving_with_task(sim)
+    task_id = sim.fleet.vehicles[serial].task_id
+    sim.vehicles[serial].freeze()  # connection up, no more state messages, no motion
+    frozen_at = sim.env.now
+    while sim.fleet.vehicles[serial].status != VehicleStatus.STALE:
+        sim.run(sim.env.now + 1)
+        assert sim.env.now - frozen_at < 120, "a silent vehicle was never noticed"
+    assert sim.env.now - frozen_at <= 33  # its last state said driving: no_progress_s (30)
+    view = sim.fleet.vehicle_view(sim.fleet.vehicles[serial])
+    assert view["status"] == "stale" and view["online"] is True and view["task_id"] is None
+    sim.run(sim.env.now + 500)
+    task = sim.fleet.tasks[task_id or ""]
+    assert task.status == TaskStatus.DONE and task.vehicle != serial and task.vehicles[0] == serial
+    assert all(sim.fleet.tasks[i].status == TaskStatus.DONE for i in ids)
+    sim.vehicles[serial].thaw()  # it finishes what it was released, is cancelled, reports
+    sim.run(sim.env.now + 200)
+    assert sim.fleet.vehicles[serial].status in (VehicleStatus.IDLE, VehicleStatus.CHARGING)
+    assert not sim.fleet.vehicles[serial].stale
+    more = submit_totes(sim, 8)
+    sim.run(sim.env.now + 600)
+    assert all(sim.fleet.tasks[i].status == TaskStatus.DONE for i in more)
+    assert find_conflicts({s: v.trajectory for s, v in sim.vehicles.items()}, sim.env.now) == []
+
+
+def test_a_silent_idle_vehicle_goes_stale_after_stale_state_s_and_gets_no_task() -> None:
+    sim = InProcessFleet(generate_layout(3, stations=6), 3, validate=True)
+    sim.run(5)
+    sim.vehicles["agv001"].freeze()
+    sim.run(74)  # its last state was at 0 s; the others' heartbeats (30 s) keep them in service
+    assert sim.fleet.vehicles["agv001"].status != VehicleStatus.STALE
+    assert all(v.status != VehicleStatus.STALE for v in sim.fleet.vehicles.values())
+    sim.run(80)
+    assert sim.fleet.vehicles["agv001"].status == VehicleStatus.STALE
+    assert any("no state for" in what for _, who, what in sim.fleet.events if who == "agv001")
+    ids = submit_totes(sim, 4)
+    sim.run(600)
+    assert all(sim.fleet.tasks[i].status == TaskStatus.DONE for i in ids)
+    assert all("agv001" not in sim.fleet.tasks[i].vehicles for i in ids)
+
+
+def test_a_vehicle_driving_without_progress_goes_stale_and_its_task_is_reassigned() -> None:
+    sim = InProcessFleet(generate_layout(4, stations=6), 4, validate=True)
+    ids = submit_totes(sim, 4)
+    serial = driving_with_task(sim)
+    task_id = sim.fleet.vehicles[serial].task_id
+    sim.vehicles[serial].stall()  # still says driving (and sends states), never arrives
+    stalled_at = sim.env.now
+    while sim.fleet.vehicles[serial].status != VehicleStatus.STALE:
+        sim.run(sim.env.now + 1)
+        assert sim.env.now - stalled_at < 60, "a stuck vehicle was never noticed"
+    assert sim.env.now - stalled_at <= 33  # no_progress_s 30 plus the edge it was on
+    assert any("without progress" in what for _, who, what in sim.fleet.events if who == serial)
+    sim.run(sim.env.now + 500)
+    task = sim.fleet.tasks[task_id or ""]
+    assert task.status == TaskStatus.DONE and task.vehicle != serial
+    assert all(sim.fleet.tasks[i].status == TaskStatus.DONE for i in ids)
+    assert find_conflicts({s: v.trajectory for s, v in sim.vehicles.items()}, sim.env.now) == []
