@@ -55,6 +55,14 @@ def parse_ts(text: str) -> datetime:
 
 
 @dataclass(frozen=True)
+class EncodedEvents:
+    """Events already in wire JSON: `text` is their objects joined by commas, `count` of them."""
+
+    count: int
+    text: str
+
+
+@dataclass(frozen=True)
 class Event:
     """One uplink event: its type, the device (or edge) it is about, when, and its data."""
 

@@ -28,8 +28,8 @@ from datetime import datetime
 
 from edge.config import UplinkConfig
 from edge.deadletter import DeadLetter, DeadLetterStore
-from edge.events import ALARM, Event, format_ts
-from edge.outbox import Outbox, message_key
+from edge.events import ALARM, EncodedEvents, Event, format_ts
+from edge.outbox import Outbox, WireItem, item_count, message_key
 from edge.router import DeviceRouter
 
 logger = logging.getLogger(__name__)
@@ -182,7 +182,7 @@ class Intake:
     def _commit(self, group: list[Incoming], extra: list[Event], take: bool) -> int:
         """Commit `extra` and the events of queued messages (with `take`: as many as are
         converted in GROUP_S, at most MAX_GROUP) in one transaction, then acknowledge them."""
-        events = list(extra)
+        events: list[WireItem] = [e.to_wire() for e in extra]
         fresh: list[int] = []
         known: set[int] = set()
         deadline = time.monotonic() + GROUP_S
@@ -200,15 +200,16 @@ class Intake:
                 continue
             known.add(key)
             fresh.append(key)
-            events.extend(self._convert(m))
+            for e in self._convert(m):
+                events.append(e if isinstance(e, EncodedEvents) else e.to_wire())
         if events or fresh:
-            self.outbox.append([e.to_wire() for e in events], fresh)
-            self.counters["events"] += len(events)
+            self.outbox.append(events, fresh)
+            self.counters["events"] += sum(item_count(e) for e in events)
         for m in group:
             self._ack(m.mid, m.qos)
         return len(group)
 
-    def _convert(self, m: Incoming) -> list[Event]:
+    def _convert(self, m: Incoming) -> list[Event] | list[EncodedEvents]:
         self.counters["received"] += 1
         routed = self.router.route(m.topic, m.payload, m.received_at)
         if routed.dead_letter is not None:

@@ -12,23 +12,25 @@ whole group of device messages, so the fsync is paid per group, not per event.
 Redelivery: the keys of the device messages whose events a group holds are committed in the same
 transaction; a message the broker delivers again after a crash (it was committed here but the
 acknowledgement never reached the broker) is recognised by `seen` and skipped.
+
+Rows: a row holds `n` events as their JSON objects joined by commas, usually all the events of one
+device message (50 RFID reads: one row, one insert). A batch is whole rows, in id order, so the
+seq of a batch and the order of the events in it are what they were with one row per event.
 """
 
 from __future__ import annotations
 
-import json
-import json.encoder
 import logging
 import sqlite3
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 from firmware_interfaces.encoding import compact_encoder
 
-from edge.outbox import Batch, bump_epoch
+from edge.events import EncodedEvents
+from edge.outbox import Batch, WireItem, bump_epoch
 
 logger = logging.getLogger(__name__)
 
@@ -37,13 +39,19 @@ JOURNAL_FILE = "journal.sqlite"
 REMEMBER_KEYS = 100_000
 
 
-def _batch(seq: int, bodies: list[str]) -> Batch:
-    """A batch from its events' journal rows: one JSON array, parsed once, sent as it is."""
-    body = "[" + ",".join(bodies) + "]"
-    return Batch(seq, tuple(json.loads(body)), body)
+def _batch(seq: int, bodies: list[str], size: int) -> Batch:
+    """A batch from its journal rows: one JSON array, sent as it is (parsed only if asked)."""
+    return Batch(seq, body="[" + ",".join(bodies) + "]", size=size)
 
 
 _encode = compact_encoder()
+
+
+def _row(item: WireItem) -> tuple[int, str]:
+    """(events, JSON text) of one journal row."""
+    if isinstance(item, EncodedEvents):
+        return item.count, item.text
+    return 1, _encode(item)
 
 
 class SqliteOutbox:
@@ -62,8 +70,11 @@ class SqliteOutbox:
         )
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT,"
-            " batch_seq INTEGER, body TEXT NOT NULL)"
+            " batch_seq INTEGER, body TEXT NOT NULL, n INTEGER NOT NULL DEFAULT 1)"
         )
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(events)")}
+        if "n" not in columns:  # a journal from before rows of several events: one each
+            self._db.execute("ALTER TABLE events ADD COLUMN n INTEGER NOT NULL DEFAULT 1")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS seen (key INTEGER PRIMARY KEY, n INTEGER NOT NULL)"
         )
@@ -85,11 +96,14 @@ class SqliteOutbox:
         )
         self._last_id: dict[int, int] = {}
         self._batches: deque[Batch] = deque(self._load_batches())
-        first = self._db.execute("SELECT MIN(id) FROM events WHERE batch_seq IS NULL").fetchone()
-        self._first_unbatched = int(first[0]) if first[0] is not None else self._next_id
-        self._unbatched = int(
-            self._db.execute("SELECT COUNT(*) FROM events WHERE batch_seq IS NULL").fetchone()[0]
+        # unbatched rows (id, events, JSON), also kept in memory so sealing reads nothing back
+        self._rows: deque[tuple[int, int, str]] = deque(
+            (int(i), int(n), body)
+            for i, n, body in self._db.execute(
+                "SELECT id, n, body FROM events WHERE batch_seq IS NULL ORDER BY id"
+            )
         )
+        self._unbatched = sum(n for _, n, _ in self._rows)
         self._keys: OrderedDict[int, None] = OrderedDict(
             (int(k), None) for (k,) in self._db.execute("SELECT key FROM seen ORDER BY n")
         )
@@ -107,39 +121,44 @@ class SqliteOutbox:
 
     def _load_batches(self) -> list[Batch]:
         rows = self._db.execute(
-            "SELECT batch_seq, id, body FROM events WHERE batch_seq IS NOT NULL"
+            "SELECT batch_seq, id, n, body FROM events WHERE batch_seq IS NOT NULL"
             " ORDER BY batch_seq, id"
         ).fetchall()
         grouped: dict[int, list[str]] = {}
-        for seq, row_id, body in rows:
+        sizes: dict[int, int] = {}
+        for seq, row_id, n, body in rows:
             grouped.setdefault(int(seq), []).append(body)
+            sizes[int(seq)] = sizes.get(int(seq), 0) + int(n)
             self._last_id[int(seq)] = int(row_id)
-        return [_batch(seq, bodies) for seq, bodies in sorted(grouped.items())]
+        return [_batch(seq, bodies, sizes[seq]) for seq, bodies in sorted(grouped.items())]
 
-    def append(self, events: Sequence[dict[str, Any]], keys: Iterable[int] = ()) -> None:
-        """Commit events (wire form), and the keys of the messages they came from, together."""
+    def append(self, events: Sequence[WireItem], keys: Iterable[int] = ()) -> None:
+        """Commit events (wire form; an EncodedEvents is one row), and the keys of the messages
+        they came from, together."""
         keys = list(keys)
-        with self._lock, self._db:
-            self._db.execute("BEGIN")
+        with self._lock:
             first = self._next_id
-            self._db.executemany(
-                "INSERT INTO events (id, body) VALUES (?, ?)",
-                [(first + i, _encode(e)) for i, e in enumerate(events)],
-            )
+            rows = [(first + i, *_row(item)) for i, item in enumerate(events)]
+            n = self._key_n
+            with self._db:
+                self._db.execute("BEGIN")
+                self._db.executemany("INSERT INTO events (id, n, body) VALUES (?, ?, ?)", rows)
+                if keys:
+                    self._db.executemany(
+                        "INSERT OR REPLACE INTO seen (key, n) VALUES (?, ?)",
+                        [(k, n + i) for i, k in enumerate(keys)],
+                    )
+            # only once committed: a failed commit leaves nothing marked as journaled
+            self._next_id += len(rows)
+            self._unbatched += sum(count for _, count, _ in rows)
+            self._rows.extend(rows)
             if keys:
-                n = self._key_n
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO seen (key, n) VALUES (?, ?)",
-                    [(k, n + i) for i, k in enumerate(keys)],
-                )
                 self._key_n += len(keys)
                 for k in keys:
                     self._keys[k] = None
                     self._keys.move_to_end(k)
                 if len(self._keys) > 2 * self.remember_keys:
                     self._forget_keys()
-            self._next_id += len(events)
-            self._unbatched += len(events)
 
     def _forget_keys(self) -> None:
         while len(self._keys) > self.remember_keys:
@@ -152,28 +171,33 @@ class SqliteOutbox:
             return {k for k in keys if k in self._keys}
 
     def next_batch(self, max_events: int) -> Batch | None:
-        """Seal up to max_events unbatched events into a batch with the next seq (None if none)."""
+        """Seal whole rows, up to max_events unbatched events (at least one row), into a batch
+        with the next seq (None if there are none)."""
         with self._lock:
-            if not self._unbatched:
+            if not self._rows:
                 return None
             seq = self._next_seq
-            with self._db:
-                self._db.execute("BEGIN")
-                rows = self._db.execute(
-                    "SELECT id, body FROM events WHERE id >= ? ORDER BY id LIMIT ?",
-                    (self._first_unbatched, max_events),
-                ).fetchall()
-                last = int(rows[-1][0])
-                self._db.execute(
-                    "UPDATE events SET batch_seq = ? WHERE id BETWEEN ? AND ?",
-                    (seq, self._first_unbatched, last),
-                )
-                self._db.execute("UPDATE meta SET value = ? WHERE key = 'next_seq'", (seq + 1,))
+            taken: list[tuple[int, int, str]] = []
+            size = 0
+            while self._rows and (not taken or size + self._rows[0][1] <= max_events):
+                taken.append(self._rows.popleft())
+                size += taken[-1][1]
+            first, last = taken[0][0], taken[-1][0]
+            try:
+                with self._db:
+                    self._db.execute("BEGIN")
+                    self._db.execute(
+                        "UPDATE events SET batch_seq = ? WHERE id BETWEEN ? AND ?",
+                        (seq, first, last),
+                    )
+                    self._db.execute("UPDATE meta SET value = ? WHERE key = 'next_seq'", (seq + 1,))
+            except BaseException:
+                self._rows.extendleft(reversed(taken))  # still unbatched
+                raise
             self._next_seq = seq + 1
-            self._first_unbatched = last + 1
-            self._unbatched -= len(rows)
+            self._unbatched -= size
             self._last_id[seq] = last
-            batch = _batch(seq, [body for _, body in rows])
+            batch = _batch(seq, [body for _, _, body in taken], size)
             self._batches.append(batch)
             return batch
 
@@ -205,7 +229,7 @@ class SqliteOutbox:
     def pending(self) -> int:
         """Events not yet acked (sealed or not)."""
         with self._lock:
-            return self._unbatched + sum(len(b.events) for b in self._batches)
+            return self._unbatched + sum(b.size for b in self._batches)
 
     def unbatched(self) -> int:
         """Events not yet sealed into a batch."""

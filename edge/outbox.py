@@ -13,9 +13,16 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
+
+import orjson
+
+from edge.events import EncodedEvents
+
+# What an outbox takes: one event in wire form, or several already encoded (one journal row).
+WireItem = dict[str, Any] | EncodedEvents
 
 EPOCH_FILE = "epoch"
 
@@ -26,14 +33,58 @@ def message_key(topic: str, payload: bytes) -> int:
     return int.from_bytes(digest, "big") >> 1
 
 
-@dataclass(frozen=True)
 class Batch:
-    """A sealed batch: its sequence number within the epoch and its events (wire form)."""
+    """A sealed batch: its sequence number within the epoch and its events (wire form).
 
-    seq: int
-    events: tuple[dict[str, Any], ...]
-    # The events as a JSON array, when the outbox has it already (spliced into every (re)send).
-    body: str | None = field(default=None, compare=False, repr=False)
+    A journal's batch is made from its rows' JSON (`body`, one array, spliced into every (re)send
+    as it is) and `size`; `events` is then parsed only when something asks for it.
+    """
+
+    def __init__(
+        self,
+        seq: int,
+        events: Sequence[dict[str, Any]] | None = None,
+        body: str | None = None,
+        size: int | None = None,
+    ) -> None:
+        if events is None and (body is None or size is None):
+            raise ValueError("a batch needs its events, or their JSON and how many there are")
+        self.seq = seq
+        self.body = body
+        if events is not None:
+            self.__dict__["events"] = tuple(events)
+        self.size = len(events) if events is not None else int(size or 0)
+
+    @cached_property
+    def events(self) -> tuple[dict[str, Any], ...]:
+        """The events (wire form)."""
+        return tuple(orjson.loads(self.body or "[]"))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Batch):
+            return NotImplemented
+        return self.seq == other.seq and self.events == other.events
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Batch(seq={self.seq}, size={self.size})"
+
+
+def expand(items: Iterable[WireItem]) -> list[dict[str, Any]]:
+    """Wire items as one list of events (encoded ones parsed)."""
+    events: list[dict[str, Any]] = []
+    for item in items:
+        if isinstance(item, EncodedEvents):
+            events.extend(orjson.loads("[" + item.text + "]"))
+        else:
+            events.append(item)
+    return events
+
+
+def item_count(item: WireItem) -> int:
+    """How many events a wire item holds."""
+    return item.count if isinstance(item, EncodedEvents) else 1
 
 
 class Outbox(Protocol):
@@ -41,7 +92,7 @@ class Outbox(Protocol):
 
     epoch: int
 
-    def append(self, events: Sequence[dict[str, Any]], keys: Iterable[int] = ()) -> None:
+    def append(self, events: Sequence[WireItem], keys: Iterable[int] = ()) -> None:
         """Add events (wire form) after every event appended before, with their messages' keys."""
 
     def seen(self, keys: Iterable[int]) -> set[int]:
@@ -74,10 +125,10 @@ class MemoryOutbox:
         self._next_seq = 1
         self._keys: OrderedDict[int, None] = OrderedDict()
 
-    def append(self, events: Sequence[dict[str, Any]], keys: Iterable[int] = ()) -> None:
+    def append(self, events: Sequence[WireItem], keys: Iterable[int] = ()) -> None:
         """Add events (wire form) after every event appended before, with their messages' keys."""
         with self._lock:
-            self._queue.extend(events)
+            self._queue.extend(expand(events))
             for k in keys:
                 self._keys[k] = None
             while len(self._keys) > 100_000:
@@ -116,7 +167,7 @@ class MemoryOutbox:
     def pending(self) -> int:
         """Events not yet acked (sealed or not)."""
         with self._lock:
-            return len(self._queue) + sum(len(b.events) for b in self._batches)
+            return len(self._queue) + sum(b.size for b in self._batches)
 
     def unbatched(self) -> int:
         """Events not yet sealed into a batch."""

@@ -14,7 +14,7 @@ from edge.adapters.mqtt_scale import ScaleAdapter
 from edge.config import EdgeConfig, OpcUaConfig, RfidGateConfig
 from edge.converters.status import parse_device_status
 from edge.deadletter import DeadLetter
-from edge.events import Event
+from edge.events import EncodedEvents, Event
 
 # Channels devices receive rather than send (the edge sees them because it may read devices/#).
 _INBOUND_CHANNELS = {topics.CMD}
@@ -26,8 +26,8 @@ class Adapter(Protocol):
     kind: str
     channel: str
 
-    def handle(self, payload: bytes, received_at: datetime) -> list[Event]:
-        """Convert one payload (ContractError if unusable)."""
+    def handle(self, payload: bytes, received_at: datetime) -> list[Event] | list[EncodedEvents]:
+        """Convert one payload (ContractError if unusable); events or rows already encoded."""
 
     def poll(self, now: datetime) -> list[Event]:
         """Time-driven events (a pass that ended)."""
@@ -40,7 +40,7 @@ class Adapter(Protocol):
 class Routed:
     """The outcome of one message: its events, or the dead letter it became, or neither."""
 
-    events: list[Event] = field(default_factory=list)
+    events: list[Event] | list[EncodedEvents] = field(default_factory=list)
     dead_letter: DeadLetter | None = None
     ignored: bool = False
 
@@ -55,7 +55,7 @@ class DeviceRouter:
             if isinstance(device, OpcUaConfig):
                 continue  # served by its own OPC UA adapter, not over MQTT
             self.adapters[device.id] = (
-                RfidGateAdapter(device)
+                RfidGateAdapter(device, max_row=config.uplink.max_batch_events)
                 if isinstance(device, RfidGateConfig)
                 else ScaleAdapter(device)
             )

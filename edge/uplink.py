@@ -105,7 +105,7 @@ class UplinkSender:
             for b in acked:
                 self._sent_at.pop(b.seq, None)
             self.stats["batches_acked"] += dropped
-            self.stats["events_acked"] += sum(len(b.events) for b in acked)
+            self.stats["events_acked"] += sum(b.size for b in acked)
             return dropped
 
     def pump(self, now: float, backlog: bool = False) -> int:
@@ -140,7 +140,7 @@ class UplinkSender:
                 self._highest_sent = max(self._highest_sent, batch.seq)
                 published += 1
                 self.stats["batches_resent" if resend else "batches_sent"] += 1
-                self.stats["events_sent"] += 0 if resend else len(batch.events)
+                self.stats["events_sent"] += 0 if resend else batch.size
             return published
 
     def _seal_due(self, now: float, in_flight: int, backlog: bool = False) -> None:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
+import orjson
 from firmware_interfaces.validation import ContractError
 
 from edge.converters import decode
-from edge.events import GATE_PASS, TAG_READ, Event, format_ts, parse_ts
+from edge.events import GATE_PASS, TAG_READ, EncodedEvents, Event, format_ts, parse_ts
 
 SCHEMA = "rfid_reads"
 IN, OUT, UNKNOWN = "in", "out", "unknown"
@@ -274,3 +277,117 @@ class TagReadEmitter:
         """Drop tags last seen more than a window before the newest read (bounds memory)."""
         if self._latest is not None:
             self.dedup.forget_before(self._latest)
+
+
+# The fast path of `reads` mode (see TagReadEmitter.add_raw): the rfid_reads schema, by hand.
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})\Z")
+_EPC = re.compile(r"[0-9A-Fa-f]{8,64}\Z")
+_READER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}\Z")
+_TOP_KEYS = frozenset(("reader_id", "seq", "sent_at", "reads"))
+_READ_KEYS = frozenset(("epc", "antenna", "peak_rssi", "first_seen", "last_seen", "read_count"))
+_TIMES_CACHE = 4096
+# time text -> (UTC datetime, its millisecond wire form), only for texts the schema's pattern allows
+_times: dict[str, tuple[datetime, str]] = {}
+
+
+def _fast_time(text: Any) -> tuple[datetime, str] | None:
+    """A valid RFC 3339 time as (datetime, wire text); None if not plainly valid."""
+    hit = _times.get(text) if type(text) is str else None
+    if hit is not None:
+        return hit
+    if type(text) is not str or _TIME.match(text) is None:
+        return None
+    try:
+        when = parse_ts(text)
+    except ValueError:
+        return None
+    if len(_times) >= _TIMES_CACHE:
+        _times.clear()
+    hit = _times[text] = (when, format_ts(when))
+    return hit
+
+
+def _fast_reads(
+    payload: Any, gate_id: str
+) -> list[tuple[datetime, datetime, dict[str, Any]]] | None:
+    """(first_seen, last_seen, event) per read of a plainly valid rfid_reads payload, else None.
+
+    Accepts only what the schema and parse_rfid_reads accept (the property tests hold it to
+    that); anything else, including valid but unusual input, goes the full way for its verdict.
+    """
+    if type(payload) is not dict or payload.keys() != _TOP_KEYS:
+        return None
+    reader, seq, reads = payload["reader_id"], payload["seq"], payload["reads"]
+    if (
+        reader != gate_id
+        or type(reader) is not str
+        or _READER.match(reader) is None
+        or type(seq) is not int
+        or seq < 0
+        or type(reads) is not list
+        or len(reads) > 5000
+        or _fast_time(payload["sent_at"]) is None
+    ):
+        return None
+    out = []
+    for r in reads:
+        if type(r) is not dict or not r.keys() <= _READ_KEYS:
+            return None
+        epc, antenna, rssi = r.get("epc"), r.get("antenna"), r.get("peak_rssi")
+        if (
+            type(epc) is not str
+            or len(epc) % 4
+            or _EPC.match(epc) is None
+            or type(antenna) is not int
+            or not 1 <= antenna <= 32
+            or type(rssi) is not float  # NaN fails the range test below, ints go the full way
+            or not -128.0 <= rssi <= 0.0
+        ):
+            return None
+        first = _fast_time(r.get("first_seen"))
+        if first is None:
+            return None
+        last = _fast_time(r["last_seen"]) if "last_seen" in r else first
+        count = r.get("read_count", 1)
+        if last is None or last[0] < first[0] or type(count) is not int or count < 1:
+            return None
+        data = {
+            "gate_id": gate_id,
+            "epc": epc.upper(),
+            "antenna": antenna,
+            "peak_rssi": rssi,
+            "first_seen": first[1],
+            "last_seen": last[1],
+            "read_count": count,
+            "reader_seq": seq,
+        }
+        out.append(
+            (first[0], last[0], {"type": TAG_READ, "source": gate_id, "ts": first[1], "data": data})
+        )
+    return out
+
+
+def add_raw_reads(emitter: TagReadEmitter, raw: bytes, max_row: int) -> list[EncodedEvents] | None:
+    """`reads` mode's fast path: one payload straight to encoded tag-read events (rows of at most
+    max_row events); None when the payload is not plainly valid (the caller goes the full way,
+    which gives the reason or handles the unusual case)."""
+    try:
+        payload = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    reads = _fast_reads(payload, emitter.gate_id)
+    if reads is None:
+        return None
+    fresh = []
+    dedup = emitter.dedup
+    for first, last, event in reads:
+        if dedup.is_repeat(event["data"]["epc"], first, last):
+            emitter.duplicates_dropped += 1
+            continue
+        if emitter._latest is None or last > emitter._latest:
+            emitter._latest = last
+        fresh.append(event)
+    return [
+        EncodedEvents(len(chunk), orjson.dumps(chunk)[1:-1].decode())
+        for chunk in (fresh[i : i + max_row] for i in range(0, len(fresh), max_row))
+    ]

@@ -12,10 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edge.config import BrokerConfig, EdgeConfig, RfidGateConfig, ScaleConfig
-from edge.converters.rfid import parse_rfid_reads
+from edge.converters.rfid import TagReadEmitter, add_raw_reads, parse_rfid_reads
 from edge.converters.scale import parse_scale_weight
 from edge.converters.status import parse_device_status
 from edge.router import DeviceRouter
+from simulators.devices.read_stream import reads_payload
 
 NOW = datetime(2025, 3, 1, 8, tzinfo=UTC)
 PARSERS = [parse_rfid_reads, parse_scale_weight, parse_device_status]
@@ -105,3 +106,61 @@ def test_the_router_never_raises_and_every_event_it_makes_obeys_its_schema(topic
     events.extend(router.flush())
     for event in events:
         validate_event(event.to_wire())
+
+
+near_times = st.sampled_from(
+    [
+        "2025-03-01T08:00:00Z",
+        "2025-03-01T08:00:00.5Z",
+        "2025-03-01T09:00:00.123456789+01:00",
+        "2025-03-01T07:59:59.999-00:30",
+        "2025-03-01T08:00:00",
+        "2025-02-30T08:00:00Z",
+    ]
+)
+near_reads = st.fixed_dictionaries(
+    {
+        "epc": st.text("0123456789abcdefABCDEF", min_size=7, max_size=25),
+        "antenna": st.one_of(st.integers(0, 33), st.just(1.0)),
+        "peak_rssi": st.one_of(st.floats(-130, 1), st.integers(-130, 1)),
+        "first_seen": near_times,
+    },
+    optional={"last_seen": near_times, "read_count": st.integers(0, 3)},
+)
+nearly_valid = st.fixed_dictionaries(
+    {
+        "reader_id": st.sampled_from(["gate-01", "gate-02"]),
+        "seq": st.integers(-1, 5),
+        "sent_at": near_times,
+        "reads": st.lists(near_reads, max_size=6),
+    }
+)
+
+
+def _full_way(raw: bytes) -> list[dict[str, object]] | None:
+    emitter = TagReadEmitter("gate-01", dedup_window_s=5.0)
+    try:
+        return [e.to_wire() for e in emitter.add(parse_rfid_reads(raw, "gate-01"))]
+    except ContractError:
+        return None
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(payloads, nearly_valid.map(lambda v: json.dumps(v).encode())))
+def test_the_fast_tag_read_path_accepts_nothing_the_full_way_refuses_and_makes_the_same_events(
+    raw,
+):
+    fast = add_raw_reads(TagReadEmitter("gate-01", dedup_window_s=5.0), raw, max_row=3)
+    if fast is None:
+        return  # the full way decides (and gives the reason)
+    full = _full_way(raw)
+    assert full is not None, "the fast path accepted a payload the contract refuses"
+    assert all(0 < row.count <= 3 for row in fast)
+    assert [e for row in fast for e in json.loads("[" + row.text + "]")] == full
+
+
+def test_a_plain_reader_message_takes_the_fast_path():
+    raw = reads_payload("gate-01", 1, 7, 50, NOW)
+    fast = add_raw_reads(TagReadEmitter("gate-01", dedup_window_s=5.0), raw, max_row=20)
+    assert fast is not None and [row.count for row in fast] == [20, 20, 10]
+    assert [e for row in fast for e in json.loads("[" + row.text + "]")] == _full_way(raw)
