@@ -1,8 +1,9 @@
 """The whole-warehouse simulation: SimPy processes around the production decision logic.
 
-Orders arrive, are allocated against pick-face stock, released in waves, batched
-(`optimization.batching` / `optimization.aisle_batching`, as `central.outbound.waves` does),
-routed once per batch (`optimization.routing.pick_path`), picked by pickers, or fetched by AGVs
+Orders arrive, are allocated against pick-face stock by central's allocation rule
+(`central.outbound.allocation_plan`: a short order is split and its rest backordered), released
+in waves and batched and routed by central's wave rule (`central.outbound.wave_plan`), picked
+by pickers, or fetched by AGVs
 to robot-arm stations (goods-to-person, AGVs dispatched by `optimization.agv_assignment`),
 packed on a scale (`simulators.devices.scale.ScaleModel`) and shipped. Pick faces are slotted by
 `optimization.slotting` and replenished from reserve by AGVs under the min/max policy of
@@ -22,14 +23,14 @@ import numpy as np
 import simpy
 
 from central.orders.domain import OrderStatus
-from central.outbound.waves import EXACT_BATCHING_MAX, IMPROVE_MAX
+from central.outbound.allocation_plan import Decision, PlanLine, plan_allocation
+from central.outbound.wave_plan import WaveCandidate, path, plan_batches, select_wave
 from optimization import batching, slotting
 from optimization.agv_assignment import assign_tasks
 from optimization.aisle_batching import estimated_seed_batches
 from optimization.layout import ParallelAisleLayout, Point
 from optimization.replenishment.policy import min_max
-from optimization.routing.problem import PickingProblem, Route
-from optimization.routing.solve import pick_path
+from optimization.routing.problem import Route
 from simulators.devices.config import ScaleSim
 from simulators.devices.scale import ScaleModel
 from simulators.warehouse.scenario import Scenario
@@ -57,6 +58,9 @@ class _Order:
     stocked_out: bool = False
     items: int = 0
     weight: float = 0.0
+    root: _Order | None = None  # a backorder's customer order (None: this is one)
+    open_shipments: int = 1  # of a customer order: itself and its backorders not yet shipped
+    split: bool = False  # of a customer order: split at least once
 
 
 @dataclass
@@ -75,6 +79,9 @@ class _Stats:
     lines_shipped: int = 0
     items_shipped: int = 0
     stockout_orders: int = 0
+    split_orders: int = 0
+    backorders: int = 0
+    shipments: int = 0
     manual_lines: int = 0
     gtp_lines: int = 0
     picker_travel_m: float = 0.0
@@ -99,7 +106,8 @@ class WarehouseSim:
 
     def __init__(self, scenario: Scenario) -> None:
         self.sc = sc = scenario
-        self.rng = random.Random(sc.seed)
+        self.demand_rng = random.Random(sc.seed)  # its own stream: policies see the same orders
+        self.rng = random.Random(f"{sc.seed}/operations")
         self.np_rng = np.random.default_rng(sc.seed)
         self.env = simpy.Environment()
         self.stats = _Stats()
@@ -107,8 +115,10 @@ class WarehouseSim:
         self._build_skus()
         self._build_stock()
         self._route_cache: dict[tuple[Point, ...], Route] = {}
-        self.pending: list[_Order] = []
+        self.pending: list[_Order] = []  # ready and backordered, waiting for allocation
+        self.allocated: list[_Order] = []  # allocated, waiting for a wave
         self.orders_received = 0
+        self._next_order_id = 0
         res = sc.resources
         self.batch_queue: simpy.Store = simpy.Store(self.env)
         self.pack = simpy.Resource(self.env, capacity=res.pack_stations.count)
@@ -238,9 +248,7 @@ class WarehouseSim:
             self.stats.route_cache_hits += 1
             return cached
         self.stats.route_calls += 1
-        route = pick_path(
-            PickingProblem(self.layout, self.depot, key), method or self.sc.policies.routing
-        )
+        route = path(self.layout, self.depot, key, method or self.sc.policies.routing)
         if method is None:
             self._route_cache[key] = route
         return route
@@ -254,14 +262,13 @@ class WarehouseSim:
         d = self.sc.demand
         rates = [r * d.seasonal_factor for r in d.orders_per_hour]
         horizon = self.sc.shift_hours * 3600
-        next_id = 0
         while True:
             hour = int(self.env.now // 3600)
             rate = rates[hour % len(rates)] / 3600
             if rate <= 0:
                 yield self.env.timeout((hour + 1) * 3600 - self.env.now)
                 continue
-            gap = self.rng.expovariate(rate)
+            gap = self.demand_rng.expovariate(rate)
             if self.env.now + gap >= (hour + 1) * 3600:  # memoryless: restart at the hour
                 yield self.env.timeout((hour + 1) * 3600 - self.env.now)
                 continue
@@ -271,23 +278,34 @@ class WarehouseSim:
             n_lines = 1 + self._geometric(d.lines_per_order_mean - 1)
             skus: dict[int, int] = {}
             for _ in range(n_lines):
-                sku = int(np.searchsorted(self.sku_cum, self.rng.random() * self.sku_cum[-1]))
+                sku = int(
+                    np.searchsorted(self.sku_cum, self.demand_rng.random() * self.sku_cum[-1])
+                )
                 skus[sku] = skus.get(sku, 0) + 1 + self._geometric(d.qty_per_line_mean - 1)
-            order = _Order(next_id, self.env.now, list(skus.items()))
-            order.items = sum(q for _, q in order.lines)
-            order.weight = float(sum(self.unit_kg[s] * q for s, q in order.lines))
-            next_id += 1
+            order = self._new_order(self.env.now, list(skus.items()))
             self.orders_received += 1
             self.pending.append(order)
             if self.sc.policies.wave_minutes == 0:
                 self._release()
+
+    def _new_order(
+        self, arrived: float, lines: list[tuple[int, int]], root: _Order | None = None
+    ) -> _Order:
+        order = _Order(self._next_order_id, arrived, lines, root=root)
+        self._next_order_id += 1
+        self._measure(order)
+        return order
+
+    def _measure(self, order: _Order) -> None:
+        order.items = sum(q for _, q in order.lines)
+        order.weight = float(sum(self.unit_kg[s] * q for s, q in order.lines))
 
     def _geometric(self, mean: float) -> int:
         """0, 1, 2, ... with the given mean."""
         if mean <= 0:
             return 0
         p = 1.0 / (1.0 + mean)
-        return int(math.log(1.0 - self.rng.random()) / math.log(1.0 - p))
+        return int(math.log(1.0 - self.demand_rng.random()) / math.log(1.0 - p))
 
     def _waves(self) -> Generator[simpy.Event, Any, None]:
         period = self.sc.policies.wave_minutes * 60
@@ -295,32 +313,73 @@ class WarehouseSim:
             yield self.env.timeout(period)
             self._release()
 
-    def _allocate(self, order: _Order) -> bool:
-        """Reserve pick-face stock for every line, or none (a stock-out order waits)."""
-        for sku, qty in order.lines:
-            if self.on_hand[sku] - self.reserved[sku] < qty:
-                if not order.stocked_out:
-                    order.stocked_out = True
-                    self.stats.stockout_orders += 1
-                order.status = OrderStatus.BACKORDERED
-                self._check_replenishment(sku)
-                return False
-        for sku, qty in order.lines:
+    def _allocate(self) -> None:
+        """Allocate ready and backordered orders, oldest first, as central's `prepare_orders`
+        does: the shared plan reserves what is free; short orders are split or wait whole."""
+        pending = sorted(self.pending, key=lambda o: (o.arrived, o.id))
+        lines = [
+            PlanLine(k, o.id, sku, qty)
+            for k, (o, (sku, qty)) in enumerate((o, ln) for o in pending for ln in o.lines)
+        ]
+        skus = sorted({sku for o in pending for sku, _ in o.lines})
+        stock = {
+            s: [[s, free]] for s in skus if (free := int(self.on_hand[s] - self.reserved[s])) > 0
+        }
+        plan = plan_allocation([o.id for o in pending], lines, stock)
+        for _line, sku, qty in plan.reservations:
             self.reserved[sku] += qty
+        waiting: list[_Order] = []
+        for order, outcome in zip(pending, plan.orders, strict=True):
+            if outcome.decision is Decision.ALLOCATED:
+                order.status = OrderStatus.ALLOCATED
+                self.allocated.append(order)
+                continue
+            self._stocked_out(order)
+            if outcome.decision is Decision.BACKORDERED:
+                order.status = OrderStatus.BACKORDERED
+                waiting.append(order)
+                continue
+            root = order.root or order
+            rest = [(int(ln.sku_id or 0), ln.qty) for ln in outcome.backorder_lines()]
+            backorder = self._new_order(order.arrived, rest, root)
+            backorder.status = OrderStatus.BACKORDERED
+            backorder.stocked_out = True
+            waiting.append(backorder)
+            order.lines = [
+                (int(ln.sku_id or 0), ln.allocated) for ln in outcome.lines if ln.allocated
+            ]
+            self._measure(order)
+            order.status = OrderStatus.ALLOCATED
+            self.allocated.append(order)
+            root.open_shipments += 1
+            self.stats.backorders += 1
+            if not root.split:
+                root.split = True
+                self.stats.split_orders += 1
+        self.pending = waiting
+        for sku in skus:
             self._check_replenishment(sku)
-        order.status = OrderStatus.ALLOCATED
-        return True
+
+    def _stocked_out(self, order: _Order) -> None:
+        root = order.root or order
+        if not root.stocked_out:
+            root.stocked_out = True
+            self.stats.stockout_orders += 1
 
     def _release(self) -> None:
-        """Allocate waiting orders (oldest first), then batch and route a wave of them."""
-        chosen: list[_Order] = []
-        waiting: list[_Order] = []
-        for order in self.pending:
-            if len(chosen) < self.sc.policies.wave_max_orders and self._allocate(order):
-                chosen.append(order)
-            else:
-                waiting.append(order)
-        self.pending = waiting
+        """Allocate waiting orders, then release a wave of allocated ones, batched and routed."""
+        self._allocate()
+        chosen_ids = set(
+            select_wave(
+                [WaveCandidate(o.id, o.arrived) for o in self.allocated],
+                None,
+                None,
+                self.sc.policies.wave_max_orders,
+            )
+        )
+        chosen = [o for o in self.allocated if o.id in chosen_ids]
+        chosen.sort(key=lambda o: (o.arrived, o.id))
+        self.allocated = [o for o in self.allocated if o.id not in chosen_ids]
         manual: list[_Order] = []
         for order in chosen:
             order.status = OrderStatus.RELEASED
@@ -350,9 +409,9 @@ class WarehouseSim:
             groups = [[i] for i in range(len(orders))]
         elif pol == "fcfs":
             groups = batching.fcfs_batches(opt, cap)
-        elif pol == "seed-exact" and len(orders) <= EXACT_BATCHING_MAX:
-            groups = batching.seed_batches(opt, cap, self._tour, improve=len(orders) <= IMPROVE_MAX)
-        else:  # what central.outbound.waves does above EXACT_BATCHING_MAX orders
+        elif pol == "seed-exact":  # central's rule (exact router up to 60 orders, then estimate)
+            groups = plan_batches(opt, cap, self._tour, self.layout, self.depot)
+        else:  # what central does above EXACT_BATCHING_MAX orders, for every wave size
             groups = estimated_seed_batches(opt, cap, self.layout, self.depot)
         for group in groups:
             members = [orders[i] for i in group]
@@ -410,9 +469,13 @@ class WarehouseSim:
                 self._free_scales.append(scale)
             self.stats.pack_busy_s += self.env.now - start
         order.status = OrderStatus.SHIPPED
-        self.stats.shipped.append((order.arrived, self.env.now))
+        self.stats.shipments += 1
         self.stats.lines_shipped += len(order.lines)
         self.stats.items_shipped += order.items
+        root = order.root or order
+        root.open_shipments -= 1
+        if root.open_shipments == 0:  # the customer order is complete with its last backorder
+            self.stats.shipped.append((root.arrived, self.env.now))
 
     # --- stock and AGVs -----------------------------------------------------------------------
 
@@ -543,7 +606,7 @@ class WarehouseSim:
             self.stats.samples.append(
                 {
                     "t_h": self.env.now / 3600,
-                    "orders_waiting": float(len(self.pending)),
+                    "orders_waiting": float(len(self.pending) + len(self.allocated)),
                     "batches_waiting": float(len(self.batch_queue.items)),
                     "pack_queue": float(len(self.pack.queue)),
                     "agv_tasks_waiting": float(len(self.tasks)),

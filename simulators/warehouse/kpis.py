@@ -60,6 +60,13 @@ def compute_kpis(sim: WarehouseSim) -> dict[str, Any]:
         if sim.orders_received
         else 0.0,
         "stock_out_orders": st.stockout_orders,
+        "backorder_rate": _r(st.split_orders / sim.orders_received) if sim.orders_received else 0.0,
+        "backorders": {
+            "split_orders": st.split_orders,
+            "created": st.backorders,
+            "waiting_at_end": sum(1 for o in sim.pending if o.root is not None),
+        },
+        "shipments": st.shipments,
         "lines_picked": lines,
         "robot_line_share": _r(st.gtp_lines / lines) if lines else 0.0,
         "picks_per_picker_hour": _r(st.manual_lines / (res.pickers.count * horizon_h), 2)

@@ -70,7 +70,9 @@ def test_without_replenishment_more_orders_stock_out() -> None:
 def test_too_few_pack_stations_build_a_backlog() -> None:
     ample = simulate(_small())["kpis"]
     short = simulate(_small(**{"resources.pack_stations.count": 2}))["kpis"]
-    assert short["utilisation"]["pack_stations"] > 1.5 * ample["utilisation"]["pack_stations"]
+    # the first wave leaves at 15 min: two saturated stations are busy ~3/4 of the hour
+    assert short["utilisation"]["pack_stations"] > 0.9 * 0.75
+    assert short["utilisation"]["pack_stations"] > 1.3 * ample["utilisation"]["pack_stations"]
     assert short["backlog_orders"] > ample["backlog_orders"] + 50
     assert short["order_processing_time_min"]["mean"] > ample["order_processing_time_min"]["mean"]
 
