@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -18,7 +18,6 @@ from central.db.tables import (
     Location,
     Order,
     OrderLine,
-    OutboxEvent,
     Reservation,
     Site,
     Sku,
@@ -37,7 +36,7 @@ from central.orders.domain import (
     order_problems,
 )
 from central.orders.fx import to_usd
-from central.outbox.service import emit
+from central.outbox.service import emit, emit_rows
 
 logger = logging.getLogger(__name__)
 PICKABLE = (LocationKind.STORAGE.value, LocationKind.PICK_FACE.value)
@@ -52,6 +51,7 @@ class IntakeResult:
 
 
 STATUS_TOPIC = "order.status_changed"
+ORDERS = cast(Table, Order.__table__)
 ADDRESS_KEY_LIMIT = 512  # width of orders.address_key
 
 
@@ -76,6 +76,11 @@ def status_payload(
     }
 
 
+def event_row(key: str, payload: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """An outbox row of a status change, for `emit_rows`."""
+    return {"topic": STATUS_TOPIC, "key": key, "payload": payload, "created_at": at}
+
+
 def set_status(
     session: Session, order: Order, status: OrderStatus, detail: str | None = None
 ) -> None:
@@ -87,6 +92,36 @@ def set_status(
         order.id, order.channel, order.channel_order_id, previous, status, detail, order.updated_at
     )
     emit(session, STATUS_TOPIC, str(order.id), payload)
+
+
+def change_status(
+    session: Session,
+    order_id: int,
+    previous: OrderStatus,
+    status: OrderStatus,
+    detail: str | None = None,
+) -> bool:
+    """`set_status` without loading the order, only if it is in `previous` (False if not).
+
+    Two statements (a conditional UPDATE returning the order's channel ids, the outbox event);
+    a loaded `Order` of this session is not refreshed.
+    """
+    now = utcnow()
+    row = (
+        session.connection()
+        .execute(
+            update(ORDERS)
+            .where(ORDERS.c.id == order_id, ORDERS.c.status == previous.value)
+            .values(status=status.value, updated_at=now)
+            .returning(ORDERS.c.channel, ORDERS.c.channel_order_id)
+        )
+        .first()
+    )
+    if row is None:
+        return False
+    payload = status_payload(order_id, row[0], row[1], previous.value, status, detail, now)
+    emit_rows(session, [event_row(str(order_id), payload, now)])
+    return True
 
 
 def set_statuses(
@@ -114,17 +149,14 @@ def set_statuses(
                 .values(status=status.value, updated_at=now, **values)
             )
     events = [
-        {
-            "topic": STATUS_TOPIC,
-            "key": str(o.id),
-            "payload": status_payload(
-                o.id, o.channel, o.channel_order_id, o.status, st, detail, now
-            ),
-            "created_at": now,
-        }
+        event_row(
+            str(o.id),
+            status_payload(o.id, o.channel, o.channel_order_id, o.status, st, detail, now),
+            now,
+        )
         for o, st, detail in changes
     ]
-    connection.execute(insert(cast(Table, OutboxEvent.__table__)), events)
+    emit_rows(session, events)
     for order, st, _ in changes:  # the loaded objects show the new state without a reload
         set_committed_value(order, "status", st.value)
         set_committed_value(order, "updated_at", now)

@@ -146,7 +146,19 @@ def confirm(
     line = picking.confirm_pick(
         session, line_id, body.location, body.item, body.qty, principal.name
     )
-    return _line_public(session, line)
+    return PickLinePublic(
+        id=line.id,
+        seq=line.seq,
+        location=line.location,
+        sku=line.sku,
+        sku_name=line.sku_name,
+        gtin=line.gtin,
+        lot=line.lot,
+        qty=line.qty,
+        qty_picked=line.qty_picked,
+        tote=line.tote,
+        status=line.status,
+    )
 
 
 @router.post("/picking/lines/{line_id}/short", response_model=PickLinePublic)

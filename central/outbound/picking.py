@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from firmware_interfaces.epc import EpcError, decode_sgtin96
 from sqlalchemy import func, select, update
@@ -18,13 +19,13 @@ from central.db.tables import (
     PickBatch,
     PickLine,
     Reservation,
-    Sku,
     Stock,
 )
 from central.inventory import service as inventory
 from central.inventory.domain import LocationKind, Move, MoveReason
 from central.orders import service as orders
 from central.orders.domain import OrderStatus
+from central.outbound import picking_sql
 from central.outbound.allocation import split_backorder
 
 
@@ -41,7 +42,17 @@ class ScanTarget:
     gtin: str | None
 
 
-def scan_matches_item(scanned: str, sku: Sku) -> bool:
+class ItemCodes(Protocol):
+    """What an item scan is checked against (a `Sku` row has both)."""
+
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def gtin(self) -> str | None: ...
+
+
+def scan_matches_item(scanned: str, sku: ItemCodes) -> bool:
     """True when a scan names the SKU: its code, its GTIN (8-14 digits) or an SGTIN EPC of it."""
     code = scanned.strip()
     if code.upper() == sku.code.upper():
@@ -54,6 +65,25 @@ def scan_matches_item(scanned: str, sku: Sku) -> bool:
         except EpcError:
             return False
     return False
+
+
+@dataclass(frozen=True)
+class PickedLine:
+    """A pick line as the handheld shows it, after a confirm."""
+
+    id: int
+    seq: int
+    batch_id: int
+    location: str
+    sku_id: int
+    sku: str
+    sku_name: str
+    gtin: str | None
+    lot: str
+    qty: int
+    qty_picked: int
+    tote: str
+    status: str
 
 
 def _line(session: Session, line_id: int) -> PickLine:
@@ -109,27 +139,61 @@ def _take_reserved(session: Session, line: PickLine, qty: int, actor: str) -> No
 
 def confirm_pick(
     session: Session, line_id: int, location_scan: str, item_scan: str, qty: int, actor: str
-) -> PickLine:
-    """Confirm a pick after checking the scans; stock moves from the location into the tote."""
-    line = _line(session, line_id)
-    location = session.get(Location, line.location_id)
-    sku = session.get(Sku, line.sku_id)
-    assert location is not None and sku is not None
-    if location_scan.strip().upper() != location.code.upper():
-        raise WrongScan(f"wrong location: scanned {location_scan!r}, go to {location.code}")
-    if not scan_matches_item(item_scan, sku):
-        raise WrongScan(f"wrong item: scanned {item_scan!r}, pick {sku.code} ({sku.name})")
-    remaining = line.qty - line.qty_picked
+) -> PickedLine:
+    """Confirm a pick after checking the scans; stock moves from the location into the tote.
+
+    The hot path of the handhelds, in Core statements built once: one locking read of the line
+    with everything it needs, one conditional stock update (reserved and on-hand together),
+    the ledger move into the tote, three row updates, and the batch/order completion check only
+    when the line finishes. The response comes from what was read, not from a re-read.
+    """
+    connection = session.connection()
+    row = connection.execute(picking_sql.LINE, {"line_id": line_id}).one_or_none()
+    if row is None:
+        raise NotFound(f"no pick line {line_id}")
+    if row.status != "open":
+        raise Conflict(f"pick line {line_id} is {row.status} already")
+    if location_scan.strip().upper() != row.location.upper():
+        raise WrongScan(f"wrong location: scanned {location_scan!r}, go to {row.location}")
+    if not scan_matches_item(item_scan, picking_sql.Item(row.sku, row.gtin)):
+        raise WrongScan(f"wrong item: scanned {item_scan!r}, pick {row.sku} ({row.sku_name})")
+    remaining = row.qty - row.qty_picked
     if not 0 < qty <= remaining:
         raise InvalidInput(f"quantity must be between 1 and {remaining}")
-    _take_reserved(session, line, qty, actor)
-    line.qty_picked += qty
-    order_line = session.get(OrderLine, line.order_line_id)
-    assert order_line is not None
-    order_line.qty_picked += qty
-    if line.qty_picked == line.qty:
-        _finish(session, line, "picked", actor)
-    return line
+    picking_sql.take_reserved(connection, line_id, row.stock_id, qty)
+    tote_id = row.tote_id or picking_sql.tote_location(connection, row.site_id, row.tote)
+    now = utcnow()
+    picking_sql.move_to_tote(connection, line_id, row, qty, tote_id, actor, now)
+    picked = row.qty_picked + qty
+    done = picked == row.qty
+    picking_sql.record_pick(connection, line_id, row, qty, done, actor, now)
+    if done:
+        _line_done(session, row.batch_id, row.order_id)
+    return PickedLine(
+        id=line_id,
+        seq=row.seq,
+        batch_id=row.batch_id,
+        location=row.location,
+        sku_id=row.sku_id,
+        sku=row.sku,
+        sku_name=row.sku_name,
+        gtin=row.gtin,
+        lot=row.lot,
+        qty=row.qty,
+        qty_picked=picked,
+        tote=row.tote,
+        status="picked" if done else "open",
+    )
+
+
+def _line_done(session: Session, batch_id: int, order_id: int) -> None:
+    """A line finished: close its batch and mark its order picked when nothing is left open."""
+    connection = session.connection()
+    open_in_batch, open_of_order = picking_sql.open_counts(connection, batch_id, order_id)
+    if not open_in_batch:
+        connection.execute(picking_sql.BATCH_DONE, {"batch_id": batch_id})
+    if not open_of_order:
+        orders.change_status(session, order_id, OrderStatus.RELEASED, OrderStatus.PICKED)
 
 
 def short_pick(session: Session, line_id: int, found: int, reason: str, actor: str) -> PickLine:
@@ -191,31 +255,17 @@ def _finish(session: Session, line: PickLine, status: str, actor: str) -> None:
     line.status = status
     line.done_by = actor
     line.done_at = utcnow()
-    session.flush()
-    open_lines = session.scalar(
-        select(func.count(PickLine.id)).where(
-            PickLine.batch_id == line.batch_id, PickLine.status == "open"
-        )
-    )
-    if not open_lines:
-        batch = session.get(PickBatch, line.batch_id)
-        assert batch is not None
-        batch.status = "done"
     order_line = session.get(OrderLine, line.order_line_id)
     assert order_line is not None
-    _maybe_picked(session, order_line.order_id)
-
-
-def _maybe_picked(session: Session, order_id: int) -> None:
-    pending = session.scalar(
-        select(func.count(PickLine.id))
-        .join(OrderLine, PickLine.order_line_id == OrderLine.id)
-        .where(OrderLine.order_id == order_id, PickLine.status == "open")
-    )
-    order = session.get(Order, order_id)
-    assert order is not None
-    if not pending and order.status == OrderStatus.RELEASED:
-        orders.set_status(session, order, OrderStatus.PICKED)
+    session.flush()
+    _line_done(session, line.batch_id, order_line.order_id)
+    for key in (
+        Session.identity_key(PickBatch, line.batch_id),
+        Session.identity_key(Order, order_line.order_id),
+    ):
+        loaded = session.identity_map.get(key)
+        if loaded is not None:  # changed by Core statements: read again when next used
+            session.expire(loaded)
 
 
 def next_batch_for(session: Session, user: str) -> PickBatch | None:

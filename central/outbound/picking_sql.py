@@ -1,0 +1,239 @@
+"""The statements of a pick confirmation, built once at import (Core, no ORM round trips).
+
+A handheld confirm is the busiest write of the system; building statements per request and
+loading ORM objects cost more CPU than the database work itself, so they live here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, NamedTuple, cast
+
+from sqlalchemy import (
+    Connection,
+    Row,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+
+from central.common.errors import Conflict, InsufficientStock
+from central.db.tables import (
+    Location,
+    Lot,
+    OrderLine,
+    PickBatch,
+    PickLine,
+    Reservation,
+    Sku,
+    Stock,
+    StockMove,
+)
+from central.inventory.domain import LocationKind, MoveReason
+
+LINES = cast(Table, PickLine.__table__)
+BATCHES = cast(Table, PickBatch.__table__)
+LOCATIONS = cast(Table, Location.__table__)
+SKUS = cast(Table, Sku.__table__)
+LOTS = cast(Table, Lot.__table__)
+RESERVATIONS = cast(Table, Reservation.__table__)
+ORDER_LINES = cast(Table, OrderLine.__table__)
+STOCK = cast(Table, Stock.__table__)
+MOVES = cast(Table, StockMove.__table__)
+TOTES = LOCATIONS.alias("tote")
+
+
+class Item(NamedTuple):
+    """The codes an item scan is checked against."""
+
+    code: str
+    gtin: str | None
+
+
+# The line with its location, SKU, lot, reservation's stock row, order and (if it exists yet)
+# its tote's location, in one read. On PostgreSQL the line and its batch are locked: two
+# confirms of one line get one 200 and one 409, and confirms within a batch take turns, so the
+# completion check of the batch and of its orders sees every earlier confirm.
+LINE = (
+    select(
+        LINES.c.seq,
+        LINES.c.batch_id,
+        LINES.c.qty,
+        LINES.c.qty_picked,
+        LINES.c.tote,
+        LINES.c.status,
+        LINES.c.sku_id,
+        LINES.c.lot_id,
+        LINES.c.location_id,
+        LINES.c.reservation_id,
+        LINES.c.order_line_id,
+        LOCATIONS.c.code.label("location"),
+        LOCATIONS.c.site_id,
+        SKUS.c.code.label("sku"),
+        SKUS.c.name.label("sku_name"),
+        SKUS.c.gtin,
+        LOTS.c.code.label("lot"),
+        RESERVATIONS.c.stock_id,
+        ORDER_LINES.c.order_id,
+        TOTES.c.id.label("tote_id"),
+    )
+    .select_from(
+        LINES.join(BATCHES, BATCHES.c.id == LINES.c.batch_id)
+        .join(LOCATIONS, LOCATIONS.c.id == LINES.c.location_id)
+        .join(SKUS, SKUS.c.id == LINES.c.sku_id)
+        .join(LOTS, LOTS.c.id == LINES.c.lot_id)
+        .join(RESERVATIONS, RESERVATIONS.c.id == LINES.c.reservation_id)
+        .join(ORDER_LINES, ORDER_LINES.c.id == LINES.c.order_line_id)
+        .outerjoin(
+            TOTES, and_(TOTES.c.site_id == LOCATIONS.c.site_id, TOTES.c.code == LINES.c.tote)
+        )
+    )
+    .where(LINES.c.id == bindparam("line_id"))
+    .with_for_update(of=[LINES, BATCHES])
+)
+
+# Release the reservation and take the stock off the location in one conditional update.
+_TAKE = (
+    update(STOCK)
+    .where(
+        STOCK.c.id == bindparam("sid"),
+        STOCK.c.reserved >= bindparam("n"),
+        STOCK.c.qty >= bindparam("n"),
+    )
+    .values(qty=STOCK.c.qty - bindparam("n"), reserved=STOCK.c.reserved - bindparam("n"))
+)
+_STOCK_ROW = select(STOCK.c.qty, STOCK.c.reserved).where(STOCK.c.id == bindparam("sid"))
+_TOTE_ID = select(LOCATIONS.c.id).where(
+    LOCATIONS.c.site_id == bindparam("site"), LOCATIONS.c.code == bindparam("code")
+)
+_MOVE = insert(MOVES)
+_RESERVATION = (
+    update(RESERVATIONS)
+    .where(RESERVATIONS.c.id == bindparam("rid"))
+    .values(
+        qty=RESERVATIONS.c.qty - bindparam("n"),
+        status=case((RESERVATIONS.c.qty == bindparam("n"), "picked"), else_=RESERVATIONS.c.status),
+    )
+)
+_LINE = (
+    update(LINES)
+    .where(LINES.c.id == bindparam("lid"))
+    .values(
+        qty_picked=bindparam("picked"),
+        status=bindparam("st"),
+        done_by=bindparam("by", type_=LINES.c.done_by.type),
+        done_at=bindparam("at", type_=LINES.c.done_at.type),
+    )
+)
+_ORDER_LINE = (
+    update(ORDER_LINES)
+    .where(ORDER_LINES.c.id == bindparam("olid"))
+    .values(qty_picked=ORDER_LINES.c.qty_picked + bindparam("n"))
+)
+# Open lines of a batch, and how many of them belong to one order (an order's pick lines are
+# all in one batch: a wave puts each order into exactly one batch).
+_OPEN = (
+    select(
+        func.count(),
+        func.coalesce(func.sum(case((ORDER_LINES.c.order_id == bindparam("oid"), 1), else_=0)), 0),
+    )
+    .select_from(LINES.join(ORDER_LINES, ORDER_LINES.c.id == LINES.c.order_line_id))
+    .where(LINES.c.batch_id == bindparam("bid"), LINES.c.status == "open")
+)
+BATCH_DONE = update(BATCHES).where(BATCHES.c.id == bindparam("batch_id")).values(status="done")
+
+
+# Same text on PostgreSQL and SQLite (both have ON CONFLICT); SQLAlchemy's dialect upsert
+# constructs carry no cache key and would be compiled again on every confirm.
+_NEW_TOTE = text(
+    "INSERT INTO locations (site_id, code, kind) VALUES (:site, :code, :kind) "
+    "ON CONFLICT (site_id, code) DO NOTHING"
+)
+_INTO_TOTE = text(
+    "INSERT INTO stock (location_id, sku_id, lot_id, qty, reserved) "
+    "VALUES (:loc, :sku, :lot, :n, 0) "
+    "ON CONFLICT (location_id, sku_id, lot_id) DO UPDATE SET qty = stock.qty + excluded.qty"
+)
+
+
+def take_reserved(connection: Connection, line_id: int, stock_id: int, qty: int) -> None:
+    """Take `qty` off the reserved stock row; 409 saying whether reservation or stock fell short."""
+    if connection.execute(_TAKE, {"sid": stock_id, "n": qty}).rowcount == 1:
+        return
+    on_hand, reserved = connection.execute(_STOCK_ROW, {"sid": stock_id}).one()
+    if reserved < qty:
+        raise Conflict(f"reservation of pick line {line_id} no longer covers {qty}")
+    raise InsufficientStock(f"the location holds only {on_hand} of the line's SKU and lot")
+
+
+def tote_location(connection: Connection, site_id: int, code: str) -> int:
+    """The id of a tote's location, created on its first pick."""
+    connection.execute(_NEW_TOTE, {"site": site_id, "code": code, "kind": LocationKind.TOTE.value})
+    return int(connection.execute(_TOTE_ID, {"site": site_id, "code": code}).scalar_one())
+
+
+def move_to_tote(
+    connection: Connection,
+    line_id: int,
+    line: Row[Any],
+    qty: int,
+    tote_id: int,
+    actor: str,
+    now: datetime,
+) -> None:
+    """The ledger side of a pick: the tote's stock row and the move location -> tote."""
+    connection.execute(
+        _INTO_TOTE, {"loc": tote_id, "sku": line.sku_id, "lot": line.lot_id, "n": qty}
+    )
+    connection.execute(
+        _MOVE,
+        {
+            "ts": now,
+            "sku_id": line.sku_id,
+            "lot_id": line.lot_id,
+            "qty": qty,
+            "from_location_id": line.location_id,
+            "to_location_id": tote_id,
+            "reason": MoveReason.PICK.value,
+            "ref_type": "pick_line",
+            "ref_id": str(line_id),
+            "actor": actor,
+            "note": None,
+        },
+    )
+
+
+def record_pick(
+    connection: Connection,
+    line_id: int,
+    line: Row[Any],
+    qty: int,
+    done: bool,
+    actor: str,
+    now: datetime,
+) -> None:
+    """The reservation, pick line and order line after picking `qty`."""
+    connection.execute(_RESERVATION, {"rid": line.reservation_id, "n": qty})
+    connection.execute(
+        _LINE,
+        {
+            "lid": line_id,
+            "picked": line.qty_picked + qty,
+            "st": "picked" if done else "open",
+            "by": actor if done else None,
+            "at": now if done else None,
+        },
+    )
+    connection.execute(_ORDER_LINE, {"olid": line.order_line_id, "n": qty})
+
+
+def open_counts(connection: Connection, batch_id: int, order_id: int) -> tuple[int, int]:
+    """Open lines left in a batch, and of one order in it."""
+    in_batch, of_order = connection.execute(_OPEN, {"bid": batch_id, "oid": order_id}).one()
+    return int(in_batch), int(of_order)
