@@ -6,6 +6,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 
 def compact_encoder(allow_nan: bool = True) -> Callable[[Any], str]:
     """A compact JSON encoder made once (json.dumps builds a new C encoder on every call)."""
@@ -22,3 +24,20 @@ def compact_encoder(allow_nan: bool = True) -> Callable[[Any], str]:
         return "".join(chunks(value, 0))
 
     return encode
+
+
+_strict = compact_encoder(allow_nan=False)
+
+
+def strict_ascii_json(value: Any) -> str:
+    """Compact ASCII JSON refusing NaN and infinity (ValueError), as compact_encoder(False) does.
+
+    orjson writes NaN as null and non-ASCII as UTF-8: an output with either goes the slow way.
+    """
+    try:
+        out = orjson.dumps(value)
+    except TypeError:
+        return _strict(value)
+    if b"null" in out or not out.isascii():
+        return _strict(value)
+    return out.decode()

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import json.encoder
 import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from firmware_interfaces.encoding import compact_encoder
+from firmware_interfaces.encoding import strict_ascii_json
 from firmware_interfaces.validation import ContractError, decode_json, validate_event
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
@@ -140,7 +139,7 @@ def prepare_batch(batch: dict[str, Any]) -> PreparedBatch:
 
 
 _MISSING: Any = object()
-_STRICT_JSON = compact_encoder(allow_nan=False)
+_STRICT_JSON = strict_ascii_json
 _NULL, _BS, _BS2, _NOW = "\\N", "\\", "\\\\", "\x01"  # _NOW: replaced by ingested_at
 
 
