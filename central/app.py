@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractContextManager, ExitStack, asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -36,15 +36,24 @@ from central.settings import Settings, get_settings
 from central.stations import api as stations_api
 from central.stations.link import CommandArmLink
 from central.stations.manager import StationManager
+from central.stations.store import SqlPickTaskStore
 from central.telemetry import api as telemetry_api
 from central.telemetry.history import HISTORY_KEY, history_for
 from central.web.setup import install as install_web
 
 logger = logging.getLogger(__name__)
 
+# started after the database, the edge link and the station manager, stopped before them
+Service = Callable[[FastAPI, Container], AbstractContextManager[None]]
 
-def create_app(settings: Settings | None = None, run_ingest: bool | None = None) -> FastAPI:
-    """The FastAPI app wired to the database (migrated at start) and, optionally, ingest."""
+
+def create_app(
+    settings: Settings | None = None,
+    run_ingest: bool | None = None,
+    services: Sequence[Service] = (),
+) -> FastAPI:
+    """The FastAPI app wired to the database (migrated at start) and, optionally, ingest;
+    `services` run during the app's lifespan (the AGV fleet of `whs central serve`)."""
     settings = settings or get_settings()
     engine = make_engine(settings.database_url)
     container = Container(settings=settings, sessions=make_session_factory(engine))
@@ -66,19 +75,27 @@ def create_app(settings: Settings | None = None, run_ingest: bool | None = None)
             link.start()
         app.state.edge_link = link
         stations = (
-            StationManager(CommandArmLink(container.sessions, lambda: link, settings.site))
+            StationManager(
+                CommandArmLink(container.sessions, lambda: link, settings.site),
+                store=SqlPickTaskStore(container.sessions),
+            )
             if link
             else None
         )
         if stations:
+            stations.restore()  # unfinished pick tasks of the last run
             stations.start()
         app.state.stations = stations  # robot-arm pick tasks (central/stations)
         dispatcher = WebhookDispatcher(container.sessions) if settings.webhooks_enabled else None
         if dispatcher:
             dispatcher.start()
+        running = ExitStack()
         try:
+            for service in services:
+                running.enter_context(service(app, container))
             yield
         finally:
+            running.close()
             if stations:
                 stations.stop()
             if dispatcher:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from central.app import create_app, prepare_database
+from central.app import Service, create_app, prepare_database
 from central.db.engine import make_engine, make_session_factory
 from central.deps import Container
 from central.seed import seed_demo
@@ -37,12 +37,14 @@ def seeded_sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
 
 
 @contextmanager
-def api_client(settings: Settings, seed: bool = True) -> Iterator[TestClient]:
-    """A TestClient of the app (no ingest worker) on a seeded database."""
+def api_client(
+    settings: Settings, seed: bool = True, services: Sequence[Service] = ()
+) -> Iterator[TestClient]:
+    """A TestClient of the app (no ingest worker, these services) on a seeded database."""
     if seed:
         with seeded_sessions(settings.database_url):
             pass
-    with TestClient(create_app(settings, run_ingest=False)) as client:
+    with TestClient(create_app(settings, run_ingest=False, services=services)) as client:
         yield client
 
 

@@ -14,15 +14,30 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="TCP port."),
     ingest: bool = typer.Option(True, help="Run an ingest worker in this process."),
+    fleet_config: str = typer.Option(
+        "",
+        envvar="WHS_FLEET_CONFIG",
+        help="Fleet file (layout, AGVs, OPC UA controllers, arm zones): run the AGV fleet.",
+    ),
     log_level: str = typer.Option("info"),
 ) -> None:
-    """Serve the REST API (and an ingest worker) with settings from WHS_* variables."""
+    """Serve the REST API (and an ingest worker, and the AGV fleet) with WHS_* settings."""
     import uvicorn
 
     from central.app import create_app
 
     setup_logging(log_level)
-    uvicorn.run(create_app(run_ingest=ingest), host=host, port=port, log_level=log_level)
+    services = []
+    if fleet_config:
+        from whs.fleet_runtime import FleetConfigError, fleet_service
+
+        try:
+            services.append(fleet_service(fleet_config))
+        except FleetConfigError as exc:
+            typer.echo(f"fleet: {exc}", err=True)
+            raise typer.Exit(2) from None
+    app_ = create_app(run_ingest=ingest, services=services)
+    uvicorn.run(app_, host=host, port=port, log_level=log_level)
 
 
 @app.command()

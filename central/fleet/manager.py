@@ -128,7 +128,13 @@ class FleetManager:
                 task.load_id = task.id
             self.tasks[task.id] = task
             self._dirty.add(task.id)
+            self._flush()  # stored before anyone is told it exists
             return task
+
+    def save(self) -> None:
+        """Store the tasks changed since the last tick (at shutdown)."""
+        with self._lock:
+            self._flush()
 
     def restore(self) -> int:
         """Reload the store's unfinished tasks and queue them again (after a restart)."""
@@ -408,7 +414,7 @@ class FleetManager:
 
     def _apply_state(self, v: Vehicle, s: dict[str, Any]) -> None:
         now = self.clock()
-        v.seen = True
+        first, v.seen = not v.seen, True
         v.last_state_s = now
         v.battery = float(s["batteryState"]["batteryCharge"])
         v.charging = bool(s["batteryState"]["charging"])
@@ -425,6 +431,8 @@ class FleetManager:
         if v.stale:
             self._stale_state(v, s)
             return
+        if first:
+            self._first_state(v, s)
         try:
             cell = self.layout.cell_of(s["lastNodeId"])
         except KeyError:
@@ -455,6 +463,22 @@ class FleetManager:
         elif not blocked and v.status == VehicleStatus.BLOCKED:
             v.status = VehicleStatus.BUSY if v.legs else VehicleStatus.IDLE
         self._advance(v)
+
+    def _first_state(self, v: Vehicle, s: dict[str, Any]) -> None:
+        """The first word of a vehicle (at start, or after a central restart): it stands where
+        it says, and an order of an earlier run is cancelled before it gets a new one."""
+        try:
+            cell = self.layout.cell_of(s["lastNodeId"])
+        except KeyError:
+            return
+        if cell != v.cell and not v.legs:
+            v.cell = cell
+            self.traffic.park(v.serial, cell, self._step())
+        if s["orderId"] and s["orderId"] != v.order_id and (v.driving or s["nodeStates"]):
+            self._log(v.serial, f"still runs order {s['orderId']} of an earlier run: cancelling")
+            self.link.instant(v.serial, "cancelOrder")
+            self.link.forget_order(v.serial)
+            v.await_stop = True
 
     def _stale_state(self, v: Vehicle, s: dict[str, Any]) -> None:
         """A stale vehicle reports: back in service once it stands still without an order."""

@@ -6,7 +6,9 @@ link, see `central/stations/link.py`). The edge calls the OPC UA method and answ
 command result. A result other than `ok` (a failed grasp, a dropped item, a refused call, a
 timeout) is a failed attempt: it is recorded with its reason and the task is tried again, up to
 `max_attempts`; then the task becomes an `exception` that waits for a supervisor (`retry`
-queues it again, `cancel` drops it). The manager is in memory, like the fleet manager.
+queues it again, `cancel` drops it). With a store (`central/stations/store.py`) every change
+is saved; after a restart `restore()` brings back unfinished tasks, a running one still waiting
+for the outcome of its command.
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from central.stations.store import PickTaskStore
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +65,27 @@ class Attempt:
     detail: str | None = None
     cycle_ms: float | None = None
 
+    def record(self) -> dict[str, Any]:
+        """The attempt as JSON (stored with its task)."""
+        return {
+            "command_id": self.command_id,
+            "started_at": self.started_at.isoformat(),
+            "status": self.status,
+            "detail": self.detail,
+            "cycle_ms": self.cycle_ms,
+        }
+
+    @classmethod
+    def from_record(cls, r: dict[str, Any]) -> Attempt:
+        """An attempt read back from the store."""
+        return cls(
+            r["command_id"],
+            datetime.fromisoformat(r["started_at"]),
+            r.get("status", "running"),
+            r.get("detail"),
+            r.get("cycle_ms"),
+        )
+
 
 @dataclass
 class PickTask:
@@ -75,6 +101,25 @@ class PickTask:
     reason: str | None = None
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     finished_at: datetime | None = None
+    source: str | None = None  # what created it, e.g. "pick_line:42" (unique)
+    transport_task: str | None = None  # the fleet task that takes the tote on
+
+    def record(self) -> dict[str, Any]:
+        """The task as a `station_tasks` row."""
+        return {
+            "id": self.id,
+            "station": self.station,
+            "sku": self.sku,
+            "qty": self.qty,
+            "tote": self.tote,
+            "status": self.status,
+            "attempts": [a.record() for a in self.attempts],
+            "reason": self.reason,
+            "source": self.source,
+            "transport_task": self.transport_task,
+            "created_at": self.created_at,
+            "finished_at": self.finished_at,
+        }
 
     def public(self) -> dict[str, Any]:
         """The task as the API shows it."""
@@ -97,6 +142,8 @@ class PickTask:
             ],
             "created_at": self.created_at,
             "finished_at": self.finished_at,
+            "source": self.source,
+            "transport_task": self.transport_task,
         }
 
 
@@ -111,6 +158,7 @@ class StationManager:
         deadline_s: float = 60.0,
         poll_s: float = 0.1,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        store: PickTaskStore | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -119,6 +167,7 @@ class StationManager:
         self.deadline_s = deadline_s
         self.poll_s = poll_s
         self._clock = clock
+        self.store = store
         self._tasks: dict[str, PickTask] = {}
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
@@ -127,13 +176,54 @@ class StationManager:
 
     # -- requests -------------------------------------------------------------------------
 
-    def add_task(self, station: str, sku: str, qty: int, tote: str) -> PickTask:
-        """Queue a pick task at a station."""
+    def add_task(
+        self, station: str, sku: str, qty: int, tote: str, source: str | None = None
+    ) -> PickTask:
+        """Queue a pick task at a station (saved before it is returned)."""
         with self._lock:
-            task = PickTask(f"pick-{next(self._ids):06d}", station, sku, qty, tote)
+            task = PickTask(f"pick-{next(self._ids):06d}", station, sku, qty, tote, source=source)
             task.created_at = self._clock()
+            self._save(task)
             self._tasks[task.id] = task
             return task
+
+    def restore(self) -> int:
+        """Reload the store's unfinished tasks (after a restart); how many came back."""
+        if self.store is None:
+            return 0
+        with self._lock:
+            self._ids = itertools.count(self.store.highest_number() + 1)
+            rows = self.store.load_unfinished()
+            for r in rows:
+                task = PickTask(
+                    r["id"],
+                    r["station"],
+                    r["sku"],
+                    r["qty"],
+                    r["tote"],
+                    status=r["status"],
+                    attempts=[Attempt.from_record(a) for a in r["attempts"] or []],
+                    reason=r["reason"],
+                    created_at=r["created_at"],
+                    finished_at=r["finished_at"],
+                    source=r["source"],
+                    transport_task=r["transport_task"],
+                )
+                if task.status == "running" and not task.attempts:
+                    task.status = "pending"  # it never got a command: send it now
+                self._tasks[task.id] = task
+            return len(rows)
+
+    def note_transport(self, task_ids: list[str], transport_task: str) -> None:
+        """Remember the fleet task that carries these tasks' tote on (already stored)."""
+        with self._lock:
+            for task_id in task_ids:
+                if task_id in self._tasks:
+                    self._tasks[task_id].transport_task = transport_task
+
+    def _save(self, task: PickTask) -> None:
+        if self.store is not None:
+            self.store.save([task.record()])
 
     def tasks(self, status: str | None = None) -> list[PickTask]:
         """Tasks in the order they were queued (optionally of one status)."""
@@ -155,6 +245,7 @@ class StationManager:
             if task.status != "exception":
                 raise TaskStateError(f"task {task_id} is {task.status}, not an exception")
             task.status, task.reason, task.attempts = "pending", None, []
+            self._save(task)
             return task
 
     def cancel(self, task_id: str) -> PickTask:
@@ -164,6 +255,7 @@ class StationManager:
             if task.status not in ("pending", "exception"):
                 raise TaskStateError(f"task {task_id} is {task.status}")
             task.status, task.finished_at = "cancelled", self._clock()
+            self._save(task)
             return task
 
     def snapshot(self) -> dict[str, Any]:
@@ -237,6 +329,7 @@ class StationManager:
             return
         with self._lock:
             task.attempts.append(Attempt(command_id, self._clock()))
+            self._save(task)
 
     def _finish(self, task: PickTask, attempt: Attempt, outcome: Outcome) -> None:
         with self._lock:
@@ -247,6 +340,7 @@ class StationManager:
                 return
             if outcome.status == "ok":
                 task.status, task.reason, task.finished_at = "done", None, self._clock()
+                self._save(task)
                 return
             reason = outcome.detail or outcome.status
             logger.warning(
@@ -262,3 +356,4 @@ class StationManager:
             else:
                 task.status, task.reason = "exception", reason
                 logger.error("pick %s at %s needs a supervisor: %s", task.id, task.station, reason)
+            self._save(task)
