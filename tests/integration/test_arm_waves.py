@@ -1,0 +1,107 @@
+"""Arm tasks from waves: a released wave's picks in a zone an arm serves become stored station
+pick tasks, the arm's picks confirm the pick lines, and the tote is carried to packing by AGV."""
+
+from __future__ import annotations
+
+import itertools
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from central.db.tables import PickLine, StationTask
+from central.fleet.domain import TaskKind
+from central.fleet.layout import PACK, PICK, generate_layout
+from central.seed import DEMO_SKUS
+from central.stations.manager import Outcome, StationManager
+from central.stations.store import SqlPickTaskStore
+from central.stations.waves import ArmZone, WaveArms
+from simulators.vda5050.inprocess import InProcessFleet
+from tests.helpers import api_client, settings_for, sign_in
+from tests.orders_helpers import order, shelve
+
+pytestmark = pytest.mark.integration
+TEA, MUG = DEMO_SKUS[0], DEMO_SKUS[1]
+
+
+class ArmThatPicks:
+    """Stands in for central's command link: every PickAndPlace succeeds at once."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self._ids = itertools.count(1)
+
+    def send(self, target: str, action: str, params: dict[str, Any], deadline_s: float) -> str:
+        self.sent.append({"target": target, "action": action, **params})
+        return f"cmd-{next(self._ids)}"
+
+    def outcome(self, command_id: str) -> Outcome | None:
+        return Outcome("ok", None, {"result_code": 0, "cycle_ms": 6400.0})
+
+
+def test_a_released_wave_feeds_the_arm_and_its_tote_goes_to_packing(database_url: str) -> None:
+    sim = InProcessFleet(generate_layout(2, stations=4), 2)
+    pick_node = sim.layout.node_id(sim.layout.cells(PICK)[1])
+    pack_node = sim.layout.node_id(sim.layout.cells(PACK)[2])
+    zone = ArmZone("STOR", "arm-01", pick_node, pack_node)
+
+    def carry(source: str, dest: str, tote: str, origin: str) -> str:
+        return sim.fleet.submit(TaskKind.TOTE, source, dest, tote, origin).id
+
+    with api_client(settings_for(database_url)) as client:
+        sessions = client.app.state.container.sessions  # type: ignore[attr-defined]
+        sup = sign_in(client, "supervisor")
+        shelve(client, sup, TEA.code, 10, "A02-B05", lot="L1")
+        shelve(client, sup, MUG.code, 10, "A04-B09")
+        body = order("ARM-1", [(TEA.code, 3), (MUG.code, 2)])
+        order_id = client.post("/api/v1/orders", json=body, headers=sup).json()["order"]["id"]
+        client.post("/api/v1/outbound/allocate", json={}, headers=sup)
+        wave = client.post("/api/v1/outbound/waves", json={}, headers=sup)
+        assert wave.status_code == 201, wave.text
+        lines = wave.json()["batches"][0]["lines"]
+        tote = lines[0]["tote"]
+
+        arm = ArmThatPicks()
+        store = SqlPickTaskStore(sessions)
+        stations = StationManager(arm, store=store)
+        feeder = WaveArms(sessions, stations, [zone], lambda: carry)
+        assert feeder.feed() == 2 and feeder.feed() == 0  # each line once
+        queued = stations.tasks()
+        assert {(t.sku, t.qty, t.tote, t.station) for t in queued} == {
+            (TEA.code, 3, tote, "arm-01"),
+            (MUG.code, 2, tote, "arm-01"),
+        }
+        # central restarts: the stored tasks come back, and the lines are not fed twice
+        stations = StationManager(arm, store=SqlPickTaskStore(sessions))
+        assert stations.restore() == 2 and [t.id for t in stations.tasks()] == [
+            t.id for t in queued
+        ]
+        feeder = WaveArms(sessions, stations, [zone], lambda: carry)
+        assert feeder.feed() == 0
+        for _ in range(4):
+            stations.step()
+        assert [t.status for t in stations.tasks()] == ["done", "done"]
+        assert [a["action"] for a in arm.sent] == ["PickAndPlace", "PickAndPlace"]
+
+        feeder.step()  # confirms the picks and sends the tote on
+        with sessions() as session:
+            picked = session.scalars(select(PickLine.status)).all()
+            stored = session.scalars(select(StationTask)).all()
+        assert picked == ["picked", "picked"]
+        viewer = sign_in(client, "viewer")
+        assert client.get(f"/api/v1/orders/{order_id}", headers=viewer).json()["status"] == "picked"
+        operator = sign_in(client, "operator")
+        contents = client.get(f"/api/v1/packing/totes/{tote}", headers=operator).json()
+        expected = Decimal("0.150") + 3 * TEA.unit_weight_kg + 2 * MUG.unit_weight_kg
+        assert Decimal(contents["expected_kg"]) == expected  # the stock is in the tote
+        transports = [t for t in sim.fleet.tasks.values() if t.origin == "arm:arm-01"]
+        assert len(transports) == 1 and transports[0].load_id == tote
+        assert {s.transport_task for s in stored} == {transports[0].id}
+        assert {s.status for s in stored} == {"done"}
+        feeder.step()
+        assert len(sim.fleet.tasks) == 1  # one tote, one transport
+        sim.run(400)
+        view = sim.fleet.task_view(transports[0])
+        assert view["status"] == "done"
+        assert (view["source"], view["dest"]) == (pick_node, pack_node)
