@@ -21,13 +21,19 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import yaml
+from firmware_interfaces import topics
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import func, select
 
 from central.db.engine import make_engine
 from central.db.migrate import upgrade
 from central.db.tables import DeviceEvent
-from simulators.devices.read_stream import ReadPublisher, reads_payload, wait_edge_online
+from simulators.devices.read_stream import (
+    StreamPlan,
+    reads_payload,
+    start_publisher,
+    wait_edge_online,
+)
 from whs.broker import CENTRAL, DEVICE, EDGE, BrokerAccount, LocalBroker
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ingest.json"
@@ -48,17 +54,20 @@ def _client(broker: LocalBroker, user: str, client_id: str, clean: bool = True) 
 
 
 def raw_ceiling(folder: Path, messages: int) -> dict[str, Any]:
-    """paho publisher -> Mosquitto -> paho subscriber, ~200-byte messages, QoS 0."""
+    """Publisher process -> Mosquitto -> paho subscriber, QoS 0, the whole path's read messages
+    (one read each) from the same publisher code (simulators.devices.read_stream)."""
     with LocalBroker(folder, [BrokerAccount("central", CENTRAL)]) as broker:
         got = 0
         done = threading.Event()
         last = [0.0]
+        per_gate = messages // GATES
+        total = per_gate * GATES
 
         def on_message(*_: Any) -> None:
             nonlocal got
             got += 1
             last[0] = time.perf_counter()
-            if got >= messages:
+            if got >= total:
                 done.set()
 
         sub = _client(broker, "central", "raw-sub")
@@ -66,24 +75,34 @@ def raw_ceiling(folder: Path, messages: int) -> dict[str, Any]:
         sub.connect(broker.host, broker.port)
         sub.subscribe("whs/raw/#", qos=0)
         sub.loop_start()
-        pub = _client(broker, "central", "raw-pub")
-        pub.connect(broker.host, broker.port)
-        pub.loop_start()
+        password = broker.account("central").password
+        plan = StreamPlan(
+            broker.host,
+            broker.port,
+            "wh1",
+            tuple(
+                (f"gate-{i:02d}", i, "central", password, f"whs/raw/gate-{i:02d}")
+                for i in range(1, GATES + 1)
+            ),
+            per_gate,
+            1,
+            0,
+        )
+        proc, go, finished = start_publisher(plan)
         time.sleep(0.5)
-        payload = reads_payload("gate-01", 1, 1, 1, datetime.now(UTC))
         start = time.perf_counter()
-        for _ in range(messages):
-            pub.publish("whs/raw/x", payload, qos=0)
+        go.set()
         done.wait(60)
         elapsed = (last[0] or time.perf_counter()) - start
-        pub.disconnect()
-        pub.loop_stop()
+        finished.get(timeout=60)
+        proc.join(10)
         sub.disconnect()
         sub.loop_stop()
     return {
-        "messages": messages,
+        "messages": total,
         "received": got,
-        "payload_bytes": len(payload),
+        "payload_bytes": len(reads_payload("gate-01", 1, 1, 1, datetime.now(UTC))),
+        "publisher": "own process, 4 connections, payload built per message",
         "raw_msgs_per_s": round(got / elapsed),
     }
 
@@ -217,25 +236,30 @@ def whole_path(folder: Path, db_url: str, messages: int, reads: int) -> dict[str
             if not online:
                 raise RuntimeError("the edge did not come online")
             time.sleep(1.0)  # ingest workers subscribe
-            pubs = [
-                ReadPublisher(broker.host, broker.port, g, broker.account(g).password, "wh1", g)
-                for g in gates
-            ]
+            per_gate = messages // GATES
+            plan = StreamPlan(
+                broker.host,
+                broker.port,
+                "wh1",
+                tuple(
+                    (
+                        g,
+                        no,
+                        g,
+                        broker.account(g).password,
+                        topics.device_topic("wh1", topics.RFID, g, topics.READS),
+                    )
+                    for no, g in enumerate(gates, 1)
+                ),
+                per_gate,
+                reads,
+                1,
+            )
+            publisher, go, finished = start_publisher(plan)
             time.sleep(0.5)
             start_wall = datetime.now(UTC)
-            start = time.perf_counter()
-            per_gate = messages // GATES
-            infos = []
-            for seq in range(1, per_gate + 1):
-                for no, (g, pub) in enumerate(zip(gates, pubs, strict=True), 1):
-                    infos.append(pub.publish(reads_payload(g, no, seq, reads, datetime.now(UTC))))
-                if len(infos) >= 2000:
-                    for info in infos:
-                        info.wait_for_publish(60)
-                    infos = []
-            for info in infos:
-                info.wait_for_publish(60)
-            publish_s = time.perf_counter() - start
+            go.set()
+            publish_s = float(finished.get(timeout=300))
             deadline = time.monotonic() + 120
             n = 0
             while time.monotonic() < deadline:
@@ -244,9 +268,7 @@ def whole_path(folder: Path, db_url: str, messages: int, reads: int) -> dict[str
                 if n >= per_gate * GATES * reads:
                     break
                 time.sleep(0.5)  # count(*) over a growing table costs the database time
-            time.sleep(0.5)
-            for pub in pubs:
-                pub.close()
+            publisher.join(10)
         finally:
             for p in procs:
                 p.send_signal(signal.SIGTERM)

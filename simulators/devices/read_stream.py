@@ -7,9 +7,12 @@ test can tell exactly which reads reached central, how often and in what order.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from firmware_interfaces import topics
@@ -104,3 +107,75 @@ def wait_edge_online(
     finally:
         client.disconnect()
         client.loop_stop()
+
+
+@dataclass(frozen=True)
+class StreamPlan:
+    """What a publisher process sends: `messages` per connection, round-robin, `reads` each."""
+
+    host: str
+    port: int
+    site: str
+    # (gate id, gate number, username, password, topic) per connection
+    connections: tuple[tuple[str, int, str, str, str], ...]
+    messages: int
+    reads: int
+    qos: int
+
+
+def publish_stream(plan: StreamPlan, ready: Any, go: Any, done: Any) -> None:
+    """Publisher process body: connect, say `ready`, wait for `go`, publish everything as fast as
+    paho can (each payload built when sent, so its first_seen is the publish time), then put the
+    seconds publishing took on `done` (QoS 1: until every PUBACK; QoS 0: until handed to the
+    socket). The raw ceiling and the whole path use this same code."""
+    clients = []
+    for gate, _no, user, password, _topic in plan.connections:
+        c = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"pub-{gate}",
+            clean_session=plan.qos == 0,
+            protocol=mqtt.MQTTv311,
+        )
+        c.username_pw_set(user, password)
+        c.max_inflight_messages_set(1000)
+        c.max_queued_messages_set(0)
+        c.connect(plan.host, plan.port, keepalive=30)
+        c.loop_start()
+        clients.append(c)
+    while not all(c.is_connected() for c in clients):
+        time.sleep(0.01)
+    ready.set()
+    go.wait()
+    start = time.perf_counter()
+    infos: list[mqtt.MQTTMessageInfo] = []
+    for seq in range(1, plan.messages + 1):
+        for c, (gate, no, _u, _p, topic) in zip(clients, plan.connections, strict=True):
+            info = c.publish(
+                topic, reads_payload(gate, no, seq, plan.reads, datetime.now(UTC)), plan.qos
+            )
+            if plan.qos:
+                infos.append(info)
+        if len(infos) >= 2000:
+            for info in infos:
+                info.wait_for_publish(60)
+            infos = []
+    for info in infos:
+        info.wait_for_publish(60)
+    done.put(time.perf_counter() - start)
+    time.sleep(0.5)
+    for c in clients:
+        c.disconnect()
+        c.loop_stop()
+
+
+def start_publisher(plan: StreamPlan) -> tuple[Any, Any, Any]:
+    """Start publish_stream in its own process; returns (process, go event, done queue) once it is
+    connected (set `go` to start publishing)."""
+    ctx = multiprocessing.get_context("spawn")
+    ready, go, done = ctx.Event(), ctx.Event(), ctx.Queue()
+    proc = ctx.Process(target=publish_stream, args=(plan, ready, go, done), daemon=True)
+    proc.start()
+    if not ready.wait(60):
+        proc.kill()
+        raise RuntimeError("the publisher process did not connect")
+    return proc, go, done
