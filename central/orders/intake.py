@@ -13,7 +13,8 @@ from sqlalchemy import Table, insert, select, text
 from sqlalchemy.orm import Session
 
 from central.common.clock import utcnow
-from central.db.tables import Order, OrderLine, OutboxEvent, Site, Sku
+from central.db.bulk import insert_rows
+from central.db.tables import Order, OrderLine, Site, Sku
 from central.orders.domain import OrderIn, OrderStatus, RiskRules, assess_risk, order_problems
 from central.orders.fx import to_usd
 from central.orders.service import (
@@ -22,13 +23,11 @@ from central.orders.service import (
     available_by_sku,
     status_payload,
 )
+from central.outbox.service import emit_rows
 
-IN_CHUNK = 500
+IN_CHUNK = 500  # values per IN (...) list: well under SQLite's and PostgreSQL's limits
 ORDERS = cast(Table, Order.__table__)
 LINES = cast(Table, OrderLine.__table__)
-EVENTS = cast(
-    Table, OutboxEvent.__table__
-)  # values per IN (...) list: well under SQLite's and PostgreSQL's limits
 
 
 @dataclass(frozen=True)
@@ -185,9 +184,9 @@ def _insert(
     if not new:
         return []
     ids = _reserve_ids(session, len(new))
-    if ids:  # PostgreSQL: plain batched INSERTs with ids taken from the sequence up front
-        session.connection().execute(
-            insert(ORDERS), [{**row, "id": i} for i, (_, _, row) in zip(ids, new, strict=True)]
+    if ids:  # PostgreSQL: COPY with ids taken from the sequence up front
+        insert_rows(
+            session, ORDERS, [{**row, "id": i} for i, (_, _, row) in zip(ids, new, strict=True)]
         )
     else:
         ids = list(
@@ -210,7 +209,7 @@ def _insert(
         for order_id, (order, _, _) in zip(ids, new, strict=True)
         for line in order.lines
     ]
-    session.connection().execute(insert(LINES), lines)
+    insert_rows(session, LINES, lines)
     events = [
         {
             "topic": STATUS_TOPIC,
@@ -228,5 +227,5 @@ def _insert(
         }
         for order_id, (order, problems, row) in zip(ids, new, strict=True)
     ]
-    session.connection().execute(insert(EVENTS), events)
+    emit_rows(session, events)
     return ids
