@@ -34,6 +34,7 @@ from optimization.routing.problem import Route
 from simulators.devices.config import ScaleSim
 from simulators.devices.scale import ScaleModel
 from simulators.warehouse.scenario import Scenario
+from simulators.warehouse.traffic import FloorTraffic
 
 SAMPLE_S = 300.0  # queue and utilisation samples every 5 simulated minutes
 BIN_S = 900.0  # throughput in 15-minute bins
@@ -147,6 +148,7 @@ class WarehouseSim:
         self._free_scales = list(range(len(self.scales)))
         self.tasks: list[_Task] = []
         self.agv_pos = [self.depot_idx] * res.agvs.count
+        self.floor = self._build_floor() if res.agvs.count and res.agvs.traffic else None
         self.idle_agvs: list[int] = list(range(res.agvs.count))
         self._dispatch_wake = self.env.event()
         self._next_failure = [self._draw_failure() for _ in range(res.agvs.count)]
@@ -182,6 +184,28 @@ class WarehouseSim:
         ]
         self.dist = self.layout.distance_matrix(self.points + extra)
         self.location_cost = 2 * self.dist[self.depot_idx, : self.n_loc]
+
+    def _build_floor(self) -> FloorTraffic:
+        lay, agvs = self.sc.layout, self.sc.resources.agvs
+        floor = FloorTraffic(
+            self.env,
+            lay.aisles,
+            lay.aisle_length,
+            self.layout.cross_aisles,
+            lay.aisle_spacing,
+            agvs.speed_m_s,
+            agvs.count,
+        )
+        stations = floor.station_bays(lay.depot_aisle)
+        self._goals: dict[int, list[int]] = {
+            self.depot_idx: stations,
+            self.dock_idx: floor.station_bays(lay.aisles - 1),
+        }
+        for a in range(lay.aisles):
+            self._goals[self.reserve_base + a] = floor.reserve_bays(a)
+        for agv in range(agvs.count):
+            floor.place(agv, stations[agv % len(stations)])
+        return floor
 
     def _build_skus(self) -> None:
         sk, sc = self.sc.skus, self.sc
@@ -546,22 +570,29 @@ class WarehouseSim:
             ]
             self.idle_agvs = [a for a in agvs if a not in chosen_agvs]
 
-    def _drive(self, agv: int, to: int) -> simpy.Timeout:
-        d = float(self.dist[self.agv_pos[agv], to])
-        self.stats.agv_travel_m += d
+    def _drive(self, agv: int, to: int) -> Generator[simpy.Event, Any, None]:
+        """Drive by central's traffic control (waiting for others), or the shortest distance."""
+        if self.floor is None:
+            d = float(self.dist[self.agv_pos[agv], to])
+            self.stats.agv_travel_m += d
+            self.agv_pos[agv] = to
+            yield self.env.timeout(d / self.sc.resources.agvs.speed_m_s)
+            return
+        goals = self.floor.bays_of(self.points[to]) if to < self.n_loc else self._goals[to]
+        moves = yield from self.floor.drive(agv, goals)
+        self.stats.agv_travel_m += moves * self.floor.cell_m
         self.agv_pos[agv] = to
-        return self.env.timeout(d / self.sc.resources.agvs.speed_m_s)
 
     def _agv(self, agv: int, task: _Task) -> Generator[simpy.Event, Any, None]:
         spec = self.sc.resources.agvs
         start = self.env.now
         self._agvs_busy += 1
         self.stats.agv_tasks[task.kind] += 1
-        yield self._drive(agv, task.start)
+        yield from self._drive(agv, task.start)
         yield self.env.timeout(spec.handle_s)
         if task.kind == "gtp":
             assert task.order is not None
-            yield self._drive(agv, self.depot_idx)
+            yield from self._drive(agv, self.depot_idx)
             arm = self.sc.resources.arm_stations
             with self.arms.request() as turn:
                 yield turn
@@ -577,15 +608,17 @@ class WarehouseSim:
             self.stats.gtp_lines += 1
             self._take(task.sku, task.qty)
             self._part_done(task.order)
-            yield self._drive(agv, task.start)  # the tote goes back to its location
+            yield from self._drive(agv, task.start)  # the tote goes back to its location
             yield self.env.timeout(spec.handle_s)
         elif task.kind == "replen":
-            yield self._drive(agv, int(self.sku_loc[task.sku]))
+            yield from self._drive(agv, int(self.sku_loc[task.sku]))
             yield self.env.timeout(spec.handle_s)
             self.in_transit[task.sku] -= task.qty
             self.on_hand[task.sku] += task.qty
         else:  # putaway of an inbound pallet to the reserve of a random aisle
-            yield self._drive(agv, self.reserve_base + self.rng.randrange(self.sc.layout.aisles))
+            yield from self._drive(
+                agv, self.reserve_base + self.rng.randrange(self.sc.layout.aisles)
+            )
             yield self.env.timeout(spec.handle_s)
             self._receive(task.qty)
         self.stats.agv_busy_s += self.env.now - start

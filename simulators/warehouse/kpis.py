@@ -16,6 +16,24 @@ def _r(x: float, nd: int = 4) -> float:
     return round(float(x), nd)
 
 
+def _traffic(sim: WarehouseSim) -> dict[str, Any]:
+    """Conflict-free planning by central's traffic control: its cost in waiting, its checks."""
+    if sim.floor is None:
+        return {"planned": False}
+    t = sim.floor.stats
+    driving_s = t.moves * sim.floor.step_s
+    return {
+        "planned": True,
+        "moves": t.legs,
+        "conflicts": t.conflicts,
+        "wait_min": _r(t.wait_s / 60, 2),
+        "wait_per_move_s": _r(t.wait_s / t.legs, 2) if t.legs else 0.0,
+        "wait_share": _r(t.wait_s / (t.wait_s + driving_s)) if driving_s else 0.0,
+        "retries": t.retries,
+        "searches": t.searches,
+    }
+
+
 def compute_kpis(sim: WarehouseSim) -> dict[str, Any]:
     """KPIs, time series and the pick heatmap of a finished run."""
     sc, st = sim.sc, sim.stats
@@ -96,6 +114,7 @@ def compute_kpis(sim: WarehouseSim) -> dict[str, Any]:
             if res.agvs.count
             else 1.0,
             "travel_km": _r(st.agv_travel_m / 1000, 3),
+            "traffic": _traffic(sim),
         },
         "arm_pick_failures": st.arm_failures,
         "router": {"calls": st.route_calls, "cache_hits": st.route_cache_hits},

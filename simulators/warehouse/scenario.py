@@ -71,6 +71,9 @@ class AgvSpec(_Model):
     handle_s: float = Field(default=15.0, ge=0)
     mtbf_h: float = Field(default=40.0, gt=0, description="mean time between failures")
     mttr_min: float = Field(default=20.0, ge=0, description="mean time to repair")
+    traffic: bool = Field(
+        default=True, description="plan moves with central's conflict-free traffic control"
+    )
 
 
 class ArmSpec(_Model):
