@@ -24,7 +24,7 @@ from firmware_interfaces.epc import Sgtin, encode_sgtin96
 from paho.mqtt.enums import CallbackAPIVersion
 
 from central.seed import DEMO_DOCKS, DEMO_SKUS, DemoSku
-from whs.broker import CENTRAL, DEVICE, EDGE, SIM, BrokerAccount, LocalBroker, find_free_port
+from whs.broker import AGV, CENTRAL, DEVICE, EDGE, SIM, BrokerAccount, LocalBroker, find_free_port
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +32,9 @@ SITE = "wh1"
 EDGE_ID = "edge-01"
 DEMO_USER_PASSWORD = "demo-pass"
 TARE_KG = Decimal("25.0")
+AGVS = ("agv01", "agv02", "agv03", "agv04")
+AGV_PASSWORD = "demo-agv-pass"
+FLEET_LAYOUT = {"homes": len(AGVS), "width": 25, "stations": 4}
 
 
 @dataclass
@@ -103,6 +106,7 @@ class DemoStack:
             BrokerAccount("sim", SIM),
         ]
         accounts += [BrokerAccount(device, DEVICE) for device in devices]
+        accounts += [BrokerAccount(s, AGV, password=AGV_PASSWORD) for s in AGVS]
         self.broker = LocalBroker(workdir / "broker", accounts)
         self.children: list[subprocess.Popen[bytes]] = []
         self.api = f"http://127.0.0.1:{port}"
@@ -117,8 +121,38 @@ class DemoStack:
             WHS_MQTT_PORT=str(self.broker.port),
             WHS_MQTT_USERNAME="central",
             WHS_MQTT_PASSWORD=self.broker.account("central").password,
+            WHS_FLEET_CONFIG=str(self.workdir / "fleet.yaml"),
         )
         return env
+
+    def _fleet_configs(self) -> Path:
+        """The fleet file central reads and the AGV stand-ins' file (VDA 5050, real time)."""
+        from central.fleet.layout import HOME, generate_layout
+
+        layout = generate_layout(**FLEET_LAYOUT)
+        homes = [layout.node_id(c) for c in layout.cells(HOME)[: len(AGVS)]]
+        _write_yaml(
+            self.workdir / "fleet.yaml",
+            {
+                "layout": {"generate": FLEET_LAYOUT},
+                "vehicles": [{"serial": s, "home": h} for s, h in zip(AGVS, homes, strict=True)],
+            },
+        )
+        vehicles = []
+        for serial, home in zip(AGVS, homes, strict=True):
+            x, y = layout.position(layout.cell_of(home))
+            vehicles.append({"serial": serial, "start_node": home, "x": x, "y": y})
+        agvs = {
+            "broker": {
+                "host": self.broker.host,
+                "port": self.broker.port,
+                "username": "{serial}",
+                "password": AGV_PASSWORD,
+            },
+            "time_factor": 1.0,
+            "vehicles": vehicles,
+        }
+        return _write_yaml(self.workdir / "agvs.yaml", agvs)
 
     def _configs(self) -> tuple[Path, Path]:
         broker = {"host": self.broker.host, "port": self.broker.port}
@@ -195,6 +229,8 @@ class DemoStack:
             seed_demo(session, SITE, DEMO_USER_PASSWORD)
         engine.dispose()
         edge_cfg, sim_cfg = self._configs()
+        agvs_cfg = self._fleet_configs()
+        self._spawn("agvs", "sim", "agvs", "--config", str(agvs_cfg))
         self._spawn("central", "central", "serve", "--port", str(self.port))
         self._spawn("edge", "edge", "run", "--config", str(edge_cfg))
         self._spawn("devices", "sim", "devices", "--config", str(sim_cfg))
@@ -258,6 +294,22 @@ class DemoClient:
             topics.sim_topic(SITE, truck.dock, "pallet"), json.dumps(pallet), qos=1
         ).wait_for_publish(5)
 
+    def carry_tote(self, n: int) -> None:
+        """Queue the n-th tote transport (pick station -> pack station) for the AGVs."""
+        grid = self.http.get("/api/v1/fleet/map")
+        if grid.status_code != 200:
+            return
+        nodes = grid.json()["nodes"]
+        picks = [x["id"] for x in nodes if x["kind"] == "P"]
+        packs = [x["id"] for x in nodes if x["kind"] == "K"]
+        if picks and packs:
+            body = {
+                "kind": "tote",
+                "source": picks[n % len(picks)],
+                "dest": packs[-1 - n % len(packs)],
+            }
+            self.http.post("/api/v1/fleet/tasks", json={**body, "load_id": f"TOTE-{n:04d}"})
+
     def status(self, number: str) -> dict[str, Any]:
         """The ASN as central sees it."""
         result: dict[str, Any] = self.http.get(f"/api/v1/inbound/asns/{number}").json()
@@ -283,6 +335,7 @@ def _banner(stack: DemoStack, workdir: Path, interval: float) -> str:
         ("Handheld screens", f"{stack.api}/h/"),
         ("Dashboard", f"{stack.api}/dash/"),
         ("Stock ledger", f"{stack.api}/api/v1/stock/moves"),
+        ("AGV fleet", f"{stack.api}/api/v1/fleet (live map on the dashboard)"),
         ("MQTT broker", f"127.0.0.1:{stack.broker.port} (per-device accounts, ACLs)"),
         ("Sign in", f"admin/admin; supervisor, operator, viewer: {DEMO_USER_PASSWORD}"),
         ("Logs", f"{workdir}/*.log"),
@@ -324,6 +377,7 @@ def run_demo(
             if time.monotonic() >= next_truck:
                 truck = maker.next(next(docks))
                 client.deliver(truck)
+                client.carry_tote(len(pending) + sum(counts.values()))
                 pending.add(truck.number)
                 print(_truck_line(truck), flush=True)
                 next_truck = time.monotonic() + interval

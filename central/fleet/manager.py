@@ -327,8 +327,18 @@ class FleetManager:
         self._dirty.clear()
 
     def _check_stuck(self) -> None:
-        """Take silent vehicles and vehicles driving without progress out of service."""
-        cfg, now = self.config, self.clock()
+        """Take silent vehicles and vehicles driving without progress out of service.
+
+        Time is measured up to the freshest state of the whole fleet, not the clock: when our
+        own intake lags (a busy host, a slow broker) every vehicle looks silent at once, and
+        that is not their fault. So one vehicle alone is never found stale, and detection can
+        take up to one state interval of the others longer than the threshold.
+        """
+        cfg = self.config
+        reports = [v.last_state_s for v in self.vehicles.values() if v.online and v.seen]
+        if not reports:
+            return
+        now = max(reports)
         for v in self.vehicles.values():
             if not v.online or v.stale or not v.seen:
                 continue
@@ -341,9 +351,8 @@ class FleetManager:
                 and not self.paused
                 and now - v.last_progress_s > cfg.no_progress_s
             ):
-                self._take_out_stale(
-                    v, f"driving without progress for {now - v.last_progress_s:.0f} s"
-                )
+                stuck_s = now - v.last_progress_s
+                self._take_out_stale(v, f"driving without progress for {stuck_s:.0f} s")
 
     def _take_out_stale(self, v: Vehicle, why: str) -> None:
         v.stale = True
@@ -383,6 +392,8 @@ class FleetManager:
 
     def _apply_connection(self, v: Vehicle, state: str) -> None:
         if state == "ONLINE":
+            if not v.seen:  # its last state went out before we listened: ask for one
+                self.link.instant(v.serial, "stateRequest")
             if not v.online:
                 v.online = True
                 v.last_state_s = v.last_progress_s = self.clock()

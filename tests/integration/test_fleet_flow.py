@@ -95,7 +95,9 @@ def running_fleet(
             master,
             standins.now,
             {s: layout.node_id(c) for s, c in zip(serials, homes, strict=True)},
-            FleetConfig(step_s=1.0),
+            # stuck-vehicle thresholds in simulated seconds: at x40 a busy host's lag of a
+            # second is 40 s, so they are far above the production defaults here
+            FleetConfig(step_s=1.0, stale_state_s=1200.0, no_progress_s=600.0),
         )
         master_box.append(manager)
         master.start()

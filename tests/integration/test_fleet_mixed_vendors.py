@@ -94,7 +94,9 @@ def test_vda5050_and_opcua_vehicles_share_the_work_without_conflicts(tmp_path: P
         links = VehicleLinks(default=master)
         for serial in acme:
             links.add(serial, opcua)
-        manager = FleetManager(layout, links, standins.now, {**vda, **acme}, FleetConfig())
+        # stuck thresholds well above a busy host's lag (in simulated seconds at x10)
+        config = FleetConfig(stale_state_s=300.0, no_progress_s=150.0)
+        manager = FleetManager(layout, links, standins.now, {**vda, **acme}, config)
         box.append(manager)
         master.start()
         opcua.start()
