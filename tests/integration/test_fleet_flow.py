@@ -42,7 +42,10 @@ class Fleet:
 
 @contextmanager
 def running_fleet(
-    tmp: Path, vehicles: int, faults: list[dict[str, object]] | None = None
+    tmp: Path,
+    vehicles: int,
+    faults: list[dict[str, object]] | None = None,
+    config: FleetConfig | None = None,
 ) -> Iterator[Fleet]:
     layout = generate_layout(vehicles, width=25, stations=8)
     homes = layout.cells(HOME)[:vehicles]
@@ -97,7 +100,7 @@ def running_fleet(
             {s: layout.node_id(c) for s, c in zip(serials, homes, strict=True)},
             # stuck-vehicle thresholds in simulated seconds: at x40 a busy host's lag of a
             # second is 40 s, so they are far above the production defaults here
-            FleetConfig(step_s=1.0, stale_state_s=1200.0, no_progress_s=600.0),
+            config or FleetConfig(step_s=1.0, stale_state_s=1200.0, no_progress_s=600.0),
         )
         master_box.append(manager)
         master.start()
@@ -186,5 +189,39 @@ def test_a_vehicle_that_loses_its_link_is_marked_offline_and_its_task_is_finishe
     taken_over = [t for t in tasks if t.vehicles[:1] == ["agv03"] and len(t.vehicles) > 1]
     assert len(taken_over) == 1, [(t.id, t.vehicles, t.status) for t in tasks]
     assert taken_over[0].status == TaskStatus.DONE and taken_over[0].vehicle != "agv03"
+    assert all(t.status == TaskStatus.DONE for t in tasks)
+    assert find_conflicts(trajectories, now) == []
+
+
+def test_a_vehicle_that_freezes_with_its_link_up_goes_stale_and_another_finishes_its_task(
+    tmp_path: Path,
+) -> None:
+    config = FleetConfig(step_s=1.0, stale_state_s=240.0, no_progress_s=120.0)
+    with running_fleet(tmp_path, 5, config=config) as fleet:
+        ids = tote_tasks(fleet, 10)
+        deadline = time.monotonic() + 10
+        frozen_task = None
+        while time.monotonic() < deadline:  # freeze it while it drives, away from stations
+            v = fleet.manager.vehicles["agv02"]
+            ahead = [v.cell, *fleet.manager.traffic.route("agv02")[:4]]
+            if v.task_id and v.driving and all(open_lane(fleet, c) for c in ahead):
+                frozen_task = v.task_id
+                fleet.standins.call("agv02", "freeze")  # the stand-in's fault: link stays up
+                break
+            time.sleep(0.01)
+        assert frozen_task is not None
+        deadline = time.monotonic() + 20  # 120 s of no progress at x40, plus heartbeats
+        while fleet.manager.vehicles["agv02"].status != "stale" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        status = fleet.manager.vehicle_view(fleet.manager.vehicles["agv02"])
+        wait_done(fleet, ids, 30)
+        tasks = [fleet.manager.tasks[i] for i in ids]
+        connection = fleet.master.view("agv02").connection
+        now = fleet.standins.now()
+        trajectories = {s: v.trajectory for s, v in fleet.standins.vehicles.items()}
+    assert status["status"] == "stale" and status["online"] is True
+    assert connection == "ONLINE"  # no last will: only the watchdog could tell
+    task = next(t for t in tasks if t.id == frozen_task)
+    assert task.vehicles[0] == "agv02" and task.vehicle != "agv02"
     assert all(t.status == TaskStatus.DONE for t in tasks)
     assert find_conflicts(trajectories, now) == []
