@@ -2,12 +2,12 @@
 
 Orders arrive, are allocated against pick-face stock by central's allocation rule
 (`central.outbound.allocation_plan`: a short order is split and its rest backordered), released
-in waves and batched and routed by central's wave rule (`central.outbound.wave_plan`), picked
-by pickers, or fetched by AGVs
-to robot-arm stations (goods-to-person, AGVs dispatched by `optimization.agv_assignment`),
-packed on a scale (`simulators.devices.scale.ScaleModel`) and shipped. Pick faces are slotted by
-`optimization.slotting` and replenished from reserve by AGVs under the min/max policy of
-`optimization.replenishment.policy`.
+in waves, batched and routed by central's wave rule (`central.outbound.wave_plan`), picked by
+pickers, or fetched by AGVs to robot-arm stations (goods-to-person, AGVs dispatched by
+`optimization.agv_assignment`, every move planned by central's fleet traffic control through
+`simulators.warehouse.traffic`), packed on a scale (`simulators.devices.scale.ScaleModel`) and
+shipped. Pick faces are slotted by `optimization.slotting` and replenished from reserve by AGVs
+under the min/max policy of `optimization.replenishment.policy`.
 """
 
 from __future__ import annotations

@@ -54,7 +54,9 @@ SWEEP_KPIS = {
     "travel_per_pick_m": lambda k: k["travel_per_pick_m"],
     "picks_per_picker_hour": lambda k: k["picks_per_picker_hour"],
     "stock_out_rate": lambda k: k["stock_out_rate"],
+    "backorder_rate": lambda k: k["backorder_rate"],
     "agv_utilisation": lambda k: k["utilisation"]["agvs"],
+    "agv_wait_per_move_s": lambda k: k["agv"]["traffic"].get("wait_per_move_s", 0.0),
     "pack_utilisation": lambda k: k["utilisation"]["pack_stations"],
     "backlog_orders": lambda k: k["backlog_orders"],
 }

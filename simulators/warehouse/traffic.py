@@ -27,7 +27,7 @@ from optimization.layout import Point
 from optimization.mapf.grid import Grid
 
 MAX_EXPANSIONS = 2_000  # per search; a harder move waits and asks again
-BACKOFF_STEPS = 4  # a move whose search failed asks again this many steps later
+MAX_BACKOFF_STEPS = 8  # a move whose search failed asks again 2, 4, then 8 steps later
 NEAR_ROWS = 2  # a pick-face move may end up to this many lane nodes from its location
 
 
@@ -188,7 +188,7 @@ class FloorTraffic:
                     traffic.forever[start] = incoming
                 if planned:
                     break
-                wait = BACKOFF_STEPS
+                wait = min(MAX_BACKOFF_STEPS, 2 * wait)
             st.retries += 1
             yield self.env.timeout(wait * self.step_s)
         visits = traffic.plans[name].visits
