@@ -192,7 +192,8 @@ class EdgeAgent:
 
     def _on_device_message(self, topic: str, payload: bytes, mid: int, qos: int) -> None:
         self.intake.offer(topic, payload, mid, qos)
-        self._wake.set()
+        if not self._wake.is_set():  # set() takes a lock and notifies: once per wake-up is enough
+            self._wake.set()
 
     def _append(self, events: list[Event], max_groups: int | None = None) -> None:
         """Group-commit queued device messages and `events` to the journal (caller holds lock)."""

@@ -40,7 +40,7 @@ MAX_HELD = 100_000  # QoS 0 messages held in memory while the journal is full (b
 RESUME_AT = 0.9  # a full journal is "ok" again below this share of its capacity
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Incoming:
     """A device message as received, with what is needed to acknowledge it."""
 

@@ -18,6 +18,7 @@ from edge.events import EncodedEvents, Event
 
 # Channels devices receive rather than send (the edge sees them because it may read devices/#).
 _INBOUND_CHANNELS = {topics.CMD}
+TOPIC_CACHE = 10_000
 
 
 class Adapter(Protocol):
@@ -50,6 +51,7 @@ class DeviceRouter:
 
     def __init__(self, config: EdgeConfig) -> None:
         self.site = config.site
+        self._topics: dict[str, topics.DeviceTopic] = {}  # parsed device topics (they repeat)
         self.adapters: dict[str, Adapter] = {}
         for device in config.devices:
             if isinstance(device, OpcUaConfig):
@@ -66,10 +68,15 @@ class DeviceRouter:
         def dead(reason: str) -> Routed:
             return Routed(dead_letter=DeadLetter(topic, reason, payload, received_at))
 
-        try:
-            where = topics.parse_device_topic(topic)
-        except ValueError as exc:
-            return dead(str(exc))
+        where = self._topics.get(topic)
+        if where is None:
+            try:
+                where = topics.parse_device_topic(topic)
+            except ValueError as exc:
+                return dead(str(exc))
+            if len(self._topics) >= TOPIC_CACHE:
+                self._topics.clear()
+            self._topics[topic] = where
         if where.site != self.site:
             return dead(f"topic is for site {where.site!r}, this edge serves {self.site!r}")
         if where.channel in _INBOUND_CHANNELS:

@@ -174,9 +174,116 @@ def _generic_node(schema: dict[str, Any]) -> Check:
     return check
 
 
+class _Generated:
+    """Python source for a check (one function per object or array, the rest inline): about
+    twice as fast as the closures above, with exact-type tests (which only reject more)."""
+
+    def __init__(self) -> None:
+        self.env: dict[str, Any] = {"_MISSING": _MISSING}
+        self.source: list[str] = []
+        self.count = 0
+
+    def name(self, prefix: str, value: Any = None) -> str:
+        self.count += 1
+        name = f"{prefix}{self.count}"
+        if value is not None:
+            self.env[name] = value
+        return name
+
+    def expr(self, schema: Any, x: str) -> str:
+        if schema is True:
+            return "True"
+        kind = schema.get("type")
+        if kind == "string":
+            parts = [f"type({x}) is str"]
+            if "enum" in schema:
+                enum = frozenset(e for e in schema["enum"] if isinstance(e, str))
+                parts.append(f"{x} in {self.name('_e', enum)}")
+            if schema.get("minLength", 0):
+                parts.append(f"len({x}) >= {int(schema['minLength'])}")
+            if "maxLength" in schema:
+                parts.append(f"len({x}) <= {int(schema['maxLength'])}")
+            if "pattern" in schema:
+                search = self.name("_p", re.compile(schema["pattern"]).search)
+                parts.append(f"{search}({x}) is not None")
+            return "(" + " and ".join(parts) + ")"
+        if kind in ("integer", "number") and "enum" not in schema:
+            _number_node(schema, integer=kind == "integer")  # raises for misplaced keywords
+            parts = [
+                f"type({x}) is int"
+                if kind == "integer"
+                else f"(type({x}) is float or type({x}) is int)"
+            ]
+            for key, op in (("minimum", ">="), ("maximum", "<=")):
+                if key in schema:
+                    parts.append(f"{x} {op} {self.name('_n', schema[key])}")
+            return "(" + " and ".join(parts) + ")"
+        if kind == "object" and "enum" not in schema:
+            return f"{self._object(schema)}({x})"
+        if kind == "array" and "enum" not in schema:
+            return f"{self._array(schema)}({x})"
+        return f"{self.name('_g', _generic_node(schema))}({x})"
+
+    def _object(self, schema: dict[str, Any]) -> str:
+        _object_node(schema)  # raises for misplaced keywords
+        props: dict[str, Any] = schema.get("properties", {})
+        extra = schema.get("additionalProperties", True)
+        fn = self.name("_f")
+        lines = [f"def {fn}(v):", "    if type(v) is not dict:", "        return False"]
+        required = [f"{k!r} not in v" for k in schema.get("required", ())]
+        if required:
+            lines += [f"    if {' or '.join(required)}:", "        return False"]
+        keys = self.name("_k", frozenset(props))
+        if extra is False:
+            lines += [f"    if not v.keys() <= {keys}:", "        return False"]
+        for key, sub in props.items():
+            lines += [
+                f"    x = v.get({key!r}, _MISSING)",
+                f"    if x is not _MISSING and not {self.expr(sub, 'x')}:",
+                "        return False",
+            ]
+        if extra is not False and extra is not True:
+            lines += [
+                "    for k, x in v.items():",
+                f"        if k not in {keys} and not {self.expr(extra, 'x')}:",
+                "            return False",
+            ]
+        self.source += [*lines, "    return True", ""]
+        return fn
+
+    def _array(self, schema: dict[str, Any]) -> str:
+        _array_node(schema)  # raises for misplaced keywords
+        fn = self.name("_f")
+        bad = ["type(v) is not list"]
+        if schema.get("minItems", 0):
+            bad.append(f"len(v) < {int(schema['minItems'])}")
+        if "maxItems" in schema:
+            bad.append(f"len(v) > {int(schema['maxItems'])}")
+        lines = [f"def {fn}(v):", f"    if {' or '.join(bad)}:", "        return False"]
+        if "items" in schema:
+            lines += [
+                "    for x in v:",
+                f"        if not {self.expr(schema['items'], 'x')}:",
+                "            return False",
+            ]
+        self.source += [*lines, "    return True", ""]
+        return fn
+
+    def build(self, schema: Any) -> Check:
+        top = self.expr(schema, "x")
+        self.source += ["def _check(x):", f"    return {top}", ""]
+        exec("\n".join(self.source), self.env)  # the source is built above from a schema
+        check: Check = self.env["_check"]
+        return check
+
+
+_MISSING = object()
+
+
 def compile_check(schema: dict[str, Any]) -> Check | None:
     """A predicate for `schema`, or None if the schema uses keywords outside the subset."""
     try:
-        return _compile(schema)
+        _compile(schema)  # refuses schemas outside the subset
+        return _Generated().build(schema)
     except (_Unsupported, re.error):
         return None

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.matcher import MQTTMatcher
 
 from edge.config import BrokerConfig
 
@@ -23,6 +24,14 @@ MessageHandler = Callable[[str, bytes], None]
 # (topic, payload, mid, qos): the handler acknowledges the message itself with `ack(mid, qos)`.
 AckingHandler = Callable[[str, bytes, int, int], None]
 PahoCallback = Callable[[mqtt.Client, Any, mqtt.MQTTMessage], None]
+
+
+class _NoFilters(MQTTMatcher):
+    """A paho filter tree that stays empty (see MqttCoordinator.__init__)."""
+
+    def iter_match(self, topic: str) -> Iterator[Any]:
+        """Nothing matches."""
+        return iter(())
 
 
 class BrokerError(RuntimeError):
@@ -85,6 +94,10 @@ class MqttCoordinator:
         self._routes: list[tuple[str, PahoCallback]] = []
         self._route_cache: dict[str, list[PahoCallback]] = {}
         client.on_message = self._dispatch
+        # paho still walks its (empty) filter tree for every message before calling on_message;
+        # nothing here uses message_callback_add, so give it a tree that matches nothing at once.
+        if isinstance(getattr(client, "_on_message_filtered", None), MQTTMatcher):
+            client._on_message_filtered = _NoFilters()
         self._client = client
 
     @property
