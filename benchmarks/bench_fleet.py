@@ -71,6 +71,7 @@ def run(n: int, sim_s: float, seed: int = 1) -> dict[str, Any]:
         "plan_ms_p99": round(float(np.percentile(plan_ms, 99)), 2),
         "utilisation_task": round(float(np.mean(busy_samples)), 3),
         "utilisation_driving": round(moving / (n * sim_s), 3),
+        "stale_alarms": sum(1 for _, _, what in fleet.events if what.startswith("stale:")),
     }
 
 
