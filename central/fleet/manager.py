@@ -392,13 +392,14 @@ class FleetManager:
 
     def _apply_connection(self, v: Vehicle, state: str) -> None:
         if state == "ONLINE":
-            if not v.seen:  # its last state went out before we listened: ask for one
-                self.link.instant(v.serial, "stateRequest")
             if not v.online:
                 v.online = True
+                v.seen = False  # it may have driven on: its next state places it again
                 v.last_state_s = v.last_progress_s = self.clock()
                 self._back_in_service(v, v.cell)
                 self._log(v.serial, "back online")
+            if not v.seen:  # its last state went out before we listened: ask for one
+                self.link.instant(v.serial, "stateRequest")
             return
         if not v.online:
             return
