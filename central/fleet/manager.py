@@ -455,6 +455,8 @@ class FleetManager:
             v.await_stop = False
             v.cell = cell
             self.traffic.park(v.serial, cell, self._step())
+            if v.legs:  # its order was cancelled: a new one from where it stopped
+                v.needs_plan, v.order_id = True, ""
             for other in self.traffic.touching({cell}, but=v.serial):
                 self.vehicles[other].needs_plan = True
             return
@@ -560,8 +562,8 @@ class FleetManager:
 
     def _charging_policy(self) -> None:
         for v in self._online():
-            if v.legs or v.status in (VehicleStatus.BLOCKED, VehicleStatus.STALE):
-                continue
+            if not v.seen or v.legs or v.status in (VehicleStatus.BLOCKED, VehicleStatus.STALE):
+                continue  # unseen: where it stands is not known yet
             if v.cell != v.home:
                 if v.status == VehicleStatus.IDLE:  # never rest on a station or a lane
                     v.legs = [Leg(v.home, "startCharging")]

@@ -86,3 +86,22 @@ def test_a_vehicle_driving_without_progress_goes_stale_and_its_task_is_reassigne
     assert task.status == TaskStatus.DONE and task.vehicle != serial
     assert all(sim.fleet.tasks[i].status == TaskStatus.DONE for i in ids)
     assert find_conflicts({s: v.trajectory for s, v in sim.vehicles.items()}, sim.env.now) == []
+
+
+def test_a_vehicle_back_online_is_placed_where_it_reports_and_works_again() -> None:
+    sim = InProcessFleet(generate_layout(4, stations=6), 4, validate=True)
+    ids = submit_totes(sim, 6)
+    serial = driving_with_task(sim)
+    sim.fleet.on_connection(serial, "CONNECTIONBROKEN")  # as from its last will
+    sim.run(sim.env.now + 30)  # it drives on to the end of what was released
+    where, back = sim.vehicles[serial].last_node_id, sim.env.now
+    sim.fleet.on_connection(serial, "ONLINE")  # stateRequest; its old order is cancelled
+    sim.run(sim.env.now + 20)
+    assert sim.fleet.vehicles[serial].online
+    moves = [m for m in sim.vehicles[serial].trajectory.moves if m[2] >= back]
+    assert moves and moves[0][0] == where  # planned from where it really stood
+    more = submit_totes(sim, 6)
+    sim.run(sim.env.now + 800)
+    assert all(sim.fleet.tasks[i].status == TaskStatus.DONE for i in ids + more)
+    assert any(serial in sim.fleet.tasks[i].vehicles for i in more)  # it works again
+    assert find_conflicts({s: v.trajectory for s, v in sim.vehicles.items()}, sim.env.now) == []
