@@ -39,6 +39,7 @@ from simulators.warehouse.traffic import FloorTraffic
 SAMPLE_S = 300.0  # queue and utilisation samples every 5 simulated minutes
 BIN_S = 900.0  # throughput in 15-minute bins
 DISPATCH_WINDOW = 40  # the oldest tasks considered in one AGV assignment
+DOCK_BAYS = 2  # station bays at the dock where AGVs take inbound pallets
 
 
 class _QuietScale(ScaleModel):
@@ -148,7 +149,7 @@ class WarehouseSim:
         self._free_scales = list(range(len(self.scales)))
         self.tasks: list[_Task] = []
         self.agv_pos = [self.depot_idx] * res.agvs.count
-        self.floor = self._build_floor() if res.agvs.count and res.agvs.traffic else None
+        self.floor = self._build_floor() if res.agvs.count else None
         self.idle_agvs: list[int] = list(range(res.agvs.count))
         self._dispatch_wake = self.env.event()
         self._next_failure = [self._draw_failure() for _ in range(res.agvs.count)]
@@ -179,10 +180,14 @@ class WarehouseSim:
         self.depot_idx = self.n_loc
         self.dock_idx = self.n_loc + 1
         self.reserve_base = self.n_loc + 2  # one reserve point per aisle, on the back cross-aisle
-        extra = [self.depot, (lay.aisles - 1, 0.0)] + [
-            (a, lay.aisle_length) for a in range(lay.aisles)
-        ]
-        self.dist = self.layout.distance_matrix(self.points + extra)
+        self.store_base = self.reserve_base + lay.aisles  # goods-to-person storage, in front
+        extra = (
+            [self.depot, (lay.aisles - 1, 0.0)]
+            + [(a, lay.aisle_length) for a in range(lay.aisles)]
+            + [(a, 0.0) for a in range(lay.aisles)]
+        )
+        self.loc_points: list[Point] = self.points + extra  # by location index
+        self.dist = self.layout.distance_matrix(self.loc_points)
         self.location_cost = 2 * self.dist[self.depot_idx, : self.n_loc]
 
     def _build_floor(self) -> FloorTraffic:
@@ -196,13 +201,17 @@ class WarehouseSim:
             agvs.speed_m_s,
             agvs.count,
         )
-        stations = floor.station_bays(lay.depot_aisle)
+        # an AGV queues for the arms in a bay in front of one of them (bays hold any number;
+        # at least two, so one AGV may head in while another leaves)
+        arms = self.sc.resources.arm_stations.count
+        stations = floor.station_bays(lay.depot_aisle)[: max(2, arms)]
         self._goals: dict[int, list[int]] = {
             self.depot_idx: stations,
-            self.dock_idx: floor.station_bays(lay.aisles - 1),
+            self.dock_idx: floor.station_bays(lay.aisles - 1)[:DOCK_BAYS],
         }
         for a in range(lay.aisles):
             self._goals[self.reserve_base + a] = floor.reserve_bays(a)
+            self._goals[self.store_base + a] = floor.store_bays(a)
         for agv in range(agvs.count):
             floor.place(agv, stations[agv % len(stations)])
         return floor
@@ -222,19 +231,25 @@ class WarehouseSim:
         n_gtp = round(sc.policies.gtp_share * n)
         self.gtp = np.zeros(n, dtype=bool)
         self.gtp[:n_gtp] = True  # SKUs are numbered by popularity: the fastest go to the robots
+        manual = np.flatnonzero(~self.gtp)  # the pickers' SKUs, slotted to pick faces
         pol = sc.policies.slotting
+        lines = self.lines_per_hour[manual]
         if pol == "coi":
             loc = slotting.coi_assignment(
-                slotting.cube_per_order_index(cube, self.lines_per_hour), self.location_cost
+                slotting.cube_per_order_index(cube[manual], lines), self.location_cost
             )
         elif pol == "abc":
-            loc = slotting.abc_assignment(self.lines_per_hour, self.location_cost, seed=sc.seed)
+            loc = slotting.abc_assignment(lines, self.location_cost, seed=sc.seed)
         else:
-            loc = slotting.random_assignment(n, self.n_loc, seed=sc.seed)
-        self.sku_loc = np.asarray(loc, dtype=np.int64)
-        self.expected_travel = slotting.expected_travel(
-            loc, self.lines_per_hour, self.location_cost
-        )
+            loc = slotting.random_assignment(len(manual), self.n_loc, seed=sc.seed)
+        self.sku_loc = np.zeros(n, dtype=np.int64)
+        self.sku_loc[manual] = loc
+        # goods-to-person totes live in AGV rack rows along the front cross-aisle, by the arm
+        # stations, spread evenly across them (not ranked by the pickers' travel from the depot)
+        aisles = sc.layout.aisles
+        for g in range(n_gtp):
+            self.sku_loc[g] = self.store_base + min(aisles - 1, int((g + 0.5) * aisles / n_gtp))
+        self.expected_travel = slotting.expected_travel(loc, lines, self.location_cost)
 
     def _build_stock(self) -> None:
         sc = self.sc
@@ -467,7 +482,8 @@ class WarehouseSim:
     def _take(self, sku: int, qty: int) -> None:
         self.on_hand[sku] -= qty
         self.reserved[sku] -= qty
-        self.picks_per_location[self.sku_loc[sku]] += 1
+        if self.sku_loc[sku] < self.n_loc:  # the heatmap shows the pickers' faces
+            self.picks_per_location[self.sku_loc[sku]] += 1
         self._check_replenishment(sku)
 
     def _part_done(self, order: _Order) -> None:
@@ -514,7 +530,7 @@ class WarehouseSim:
             return
         self.reserve[sku] -= qty
         self.in_transit[sku] += qty
-        aisle = self.points[self.sku_loc[sku]][0]
+        aisle = int(self.loc_points[self.sku_loc[sku]][0])
         self._add_task(_Task("replen", self.reserve_base + aisle, self.env.now, None, sku, qty))
 
     def _add_task(self, task: _Task) -> None:
@@ -571,15 +587,14 @@ class WarehouseSim:
             self.idle_agvs = [a for a in agvs if a not in chosen_agvs]
 
     def _drive(self, agv: int, to: int) -> Generator[simpy.Event, Any, None]:
-        """Drive by central's traffic control (waiting for others), or the shortest distance."""
-        if self.floor is None:
-            d = float(self.dist[self.agv_pos[agv], to])
-            self.stats.agv_travel_m += d
-            self.agv_pos[agv] = to
-            yield self.env.timeout(d / self.sc.resources.agvs.speed_m_s)
-            return
+        """Drive by central's traffic control (waiting for others), or free flow: the
+        shortest way on the same lanes as if alone."""
+        assert self.floor is not None
         goals = self.floor.bays_of(self.points[to]) if to < self.n_loc else self._goals[to]
-        moves = yield from self.floor.drive(agv, goals)
+        if self.sc.resources.agvs.traffic:
+            moves = yield from self.floor.drive(agv, goals)
+        else:
+            moves = yield from self.floor.glide(agv, goals)
         self.stats.agv_travel_m += moves * self.floor.cell_m
         self.agv_pos[agv] = to
 

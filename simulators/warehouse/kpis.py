@@ -18,7 +18,7 @@ def _r(x: float, nd: int = 4) -> float:
 
 def _traffic(sim: WarehouseSim) -> dict[str, Any]:
     """Conflict-free planning by central's traffic control: its cost in waiting, its checks."""
-    if sim.floor is None:
+    if sim.floor is None or not sim.sc.resources.agvs.traffic:
         return {"planned": False}
     t = sim.floor.stats
     driving_s = t.moves * sim.floor.step_s

@@ -56,7 +56,10 @@ SWEEP_KPIS = {
     "stock_out_rate": lambda k: k["stock_out_rate"],
     "backorder_rate": lambda k: k["backorder_rate"],
     "agv_utilisation": lambda k: k["utilisation"]["agvs"],
+    "orders_shipped": lambda k: k["orders_shipped"],
+    "agv_tasks": lambda k: sum(k["agv"]["tasks"].values()),
     "agv_wait_per_move_s": lambda k: k["agv"]["traffic"].get("wait_per_move_s", 0.0),
+    "agv_wait_share": lambda k: k["agv"]["traffic"].get("wait_share", 0.0),
     "pack_utilisation": lambda k: k["utilisation"]["pack_stations"],
     "backlog_orders": lambda k: k["backlog_orders"],
 }

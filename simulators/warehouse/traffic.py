@@ -1,20 +1,27 @@
-"""AGV traffic in the simulation: central's fleet planner on a lane graph of the layout.
+"""AGV traffic in the simulation: central's fleet planner on a lane graph of the floor.
 
 Every AGV move is planned by `central.fleet.traffic.Traffic` (space-time A* around the
 reservations of every other vehicle, the planner central's fleet manager runs) on a graph of
-the floor: one lane node per `aisle_spacing` metres along each aisle and cross-aisle, a
-dead-end bay on either side of each aisle node (the rack faces), a reserve bay per aisle behind
-the back cross-aisle and a station bay per aisle in front of the front one (depot and dock).
-A move ends in a bay, where the AGV leaves the graph to handle its load (bays hold any number
-of AGVs; the lanes are what is shared) and comes back onto the bay's node when that is free.
-The planner gives a goal to one vehicle at a time, so a move takes the nearest of a few bays
-near its target that no other vehicle is heading for. A move that finds no conflict-free plan
-waits a step and asks again; driven paths are checked for vertex and swap conflicts.
+the floor at AGV resolution (`cell_m`, ~1.5 m): the cross-aisles and two side main aisles are
+two-lane roads of one-way lanes (lane A runs anticlockwise round the floor, lane B clockwise,
+an AGV may change lane or turn round at any node), and the picker aisles are single-lane
+dead-end spurs an AGV enters from the nearer cross-aisle only to serve a pick face there, and
+leaves the same way (no through traffic in picker aisles). Dead-end bays hang off the lanes:
+rack faces on either side of every spur node, reserve bays behind the back cross-aisle, and in
+front of the front one the goods-to-person storage (AGV rack rows, one bay per column) and
+station bays (arm stations and the dock). A move ends in a bay, where the AGV leaves the graph
+to handle its load (bays hold any number of AGVs; the lanes are what is shared) and comes back
+onto the bay's node when that is free. The planner gives a goal to one vehicle at a time, so a
+move takes the nearest of a few bays near its target that no other vehicle is heading for. A
+move that finds no conflict-free plan waits and asks again; driven paths are checked for vertex
+and swap conflicts. `glide` drives the same graph without other vehicles (free flow).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections import deque
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,18 +29,20 @@ from typing import Any
 import numpy as np
 import simpy
 
-from central.fleet.traffic import Traffic
+from central.fleet.traffic import Traffic, Visit
 from optimization.layout import Point
 from optimization.mapf.grid import Grid
 
-MAX_EXPANSIONS = 2_000  # per search; a harder move waits and asks again
+CELL_M = 1.5  # target node spacing on the AGV lanes: the planner's one-step gap is ~1.5 m
+MAX_EXPANSIONS = 4_000  # per search; a harder move waits and asks again
 MAX_BACKOFF_STEPS = 8  # a move whose search failed asks again 2, 4, then 8 steps later
-NEAR_ROWS = 2  # a pick-face move may end up to this many lane nodes from its location
+NEAR_ROWS = 2  # a pick-face move may end up to this many nodes from its location
 
 
 @dataclass(frozen=True)
 class LaneGrid(Grid):
-    """A grid whose nodes are linked as given (aisles connect only along cross-aisles)."""
+    """A graph in the planner's Grid shape: node i's successors are `links[i]` (one-way
+    lanes are links one way only)."""
 
     links: tuple[tuple[int, ...], ...] = ()
 
@@ -42,19 +51,57 @@ class LaneGrid(Grid):
 
 
 class _CachedTraffic(Traffic):
-    """Central's traffic control; goal distances cached (the simulation blocks no node)."""
+    """Central's traffic control; goal distances over the one-way links, cached (the
+    simulation blocks no node)."""
 
-    def __init__(self, grid: Grid, max_expansions: int) -> None:
+    def __init__(self, grid: LaneGrid, max_expansions: int) -> None:
         super().__init__(grid, max_expansions=max_expansions)
         self._to_goal: dict[int, list[int]] = {}
+        self._cells: dict[str, set[int]] = {}  # nodes each vehicle holds reservations on
+        back: list[list[int]] = [[] for _ in grid.links]
+        for u, out in enumerate(grid.links):
+            for v in out:
+                back[v].append(u)
+        self._back = back
 
     def _distances(self, goal: int) -> list[int]:
-        if self.blocked:
-            return super()._distances(goal)
         cached = self._to_goal.get(goal)
-        if cached is None:
-            cached = self._to_goal[goal] = super()._distances(goal)
+        if cached is None:  # steps to the goal: a search from it along links reversed
+            cached = [-1] * len(self._back)
+            cached[goal] = 0
+            queue = deque([goal])
+            while queue:
+                u = queue.popleft()
+                for v in self._back[u]:
+                    if cached[v] < 0:
+                        cached[v] = cached[u] + 1
+                        queue.append(v)
+            self._to_goal[goal] = cached
         return cached
+
+    def _reserve(self, visit: Visit, start: int | None = None) -> None:
+        self._cells.setdefault(visit.vehicle, set()).add(visit.cell)
+        super()._reserve(visit, start)
+
+    def drop(self, vehicle: str) -> list[Visit]:
+        """Central's `drop`, visiting only the nodes the vehicle reserved (not every node)."""
+        plan = self.plans.pop(vehicle, None)
+        cells = self._cells.pop(vehicle, set())
+        if plan is None:
+            return []
+        for v in plan.visits:
+            self._unreserve(v)
+            self._dequeue(v)
+        for cell in cells:
+            cell_res = self.res.get(cell)
+            if cell_res:
+                for t in [t for t, who in cell_res.items() if who == vehicle]:
+                    del cell_res[t]
+        return [v for v in plan.visits if v.released]
+
+    def steps(self, start: int, goal: int) -> int:
+        """Fewest steps from start to goal with nobody else about (-1: no way)."""
+        return self._distances(goal)[start]
 
 
 @dataclass
@@ -64,7 +111,7 @@ class TrafficStats:
     legs: int = 0
     moves: int = 0
     wait_s: float = 0.0  # waiting for a plan at all, and for others within plans
-    retries: int = 0  # times a move found no plan and waited a step to ask again
+    retries: int = 0  # times a move found no plan and waited to ask again
     conflicts: int = 0  # vertex or swap conflicts found on driven paths (expected: 0)
     searches: int = 0
 
@@ -81,75 +128,151 @@ class FloorTraffic:
         spacing: float,
         speed_m_s: float,
         agvs: int,
+        cell_m: float = CELL_M,
     ) -> None:
         self.env = env
-        self.cell_m = spacing
-        self.step_s = spacing / speed_m_s
-        w, h = aisles, round(aisle_length / spacing) + 1
-        self.width, self.rows = w, h
-        cross = {min(h - 1, round(c / spacing)) for c in cross_aisles}
-        n = w * (3 * h + 2)
-        links: list[list[int]] = [[] for _ in range(n)]
+        self.per_aisle = k = max(1, round(spacing / cell_m))  # nodes from one aisle to the next
+        self.cell_m = spacing / k
+        self.step_s = self.cell_m / speed_m_s
+        self.aisles = aisles
+        self.columns = cols = k * (aisles + 1) + 1  # side main aisles at columns 0 and cols-1
+        self.rows = rows = round(aisle_length / self.cell_m) + 1
+        self.cross = cross = sorted({min(rows - 1, round(c / self.cell_m)) for c in cross_aisles})
+        front, back_row = cross[0], cross[-1]
+        ids: dict[tuple[str, int, int], int] = {}
 
-        def link(a: int, b: int) -> None:
-            links[a].append(b)
-            links[b].append(a)
+        def node(kind: str, i: int, j: int) -> int:
+            return ids.setdefault((kind, i, j), len(ids))
 
-        for y in range(h):
-            for x in range(w):
-                if y + 1 < h:
-                    link(self.lane(x, y), self.lane(x, y + 1))
-                if x + 1 < w and y in cross:
-                    link(self.lane(x, y), self.lane(x + 1, y))
-                for side in (0, 1):  # rack faces on either side of every lane node
-                    link(self.lane(x, y), self.bay(x, y, side))
-        for x in range(w):
-            link(self.lane(x, h - 1), self.reserve_bay(x))
-            link(self.lane(x, 0), self.station_bay(x))
-        grid = LaneGrid(np.ones((3 * h + 2, w), dtype=bool), tuple(tuple(v) for v in links))
+        road = [
+            (i, j) for j in range(rows) for i in range(cols) if j in cross or i in (0, cols - 1)
+        ]
+        for i, j in road:
+            node("A", i, j), node("B", i, j)
+        half: dict[tuple[int, int], tuple[int, int]] = {}  # spur node -> (its cross row, side)
+        for a in range(aisles):
+            i = self.column(a)
+            for j0, j1 in itertools.pairwise(cross):
+                for j in range(j0 + 1, j1):
+                    node("P", i, j)
+                    half[(i, j)] = (j0, 0) if j - j0 <= j1 - j else (j1, 1)
+        self.lanes = len(ids)  # lane nodes come first, bays after
+        for i, j in half:
+            node("bay0", i, j), node("bay1", i, j)
+        for a in range(aisles):
+            node("station", self.column(a), front)
+        for i in range(1, cols - 1):
+            node("reserve", i, back_row)
+            node("store", i, front)
+        self._ids, self._half = ids, half
+        links: list[list[int]] = [[] for _ in range(len(ids))]
+
+        def one_way(u: int, v: int) -> None:
+            links[u].append(v)
+
+        def both(u: int, v: int) -> None:
+            one_way(u, v)
+            one_way(v, u)
+
+        for i, j in road:
+            a_node, b_node = ids[("A", i, j)], ids[("B", i, j)]
+            both(a_node, b_node)  # change lane or turn round
+            ahead = []
+            if j in cross and i + 1 < cols:  # A east on the cross-aisles, west on the back one
+                ahead.append(((i, j), (i + 1, j)) if j != back_row else ((i + 1, j), (i, j)))
+            if i in (0, cols - 1) and j + 1 < rows:  # A north on the right, south on the left
+                ahead.append(((i, j), (i, j + 1)) if i else ((i, j + 1), (i, j)))
+            for p, q in ahead:
+                one_way(ids[("A", *p)], ids[("A", *q)])
+                one_way(ids[("B", *q)], ids[("B", *p)])
+        for (i, j), (j_cross, side) in half.items():
+            spur = ids[("P", i, j)]
+            inner = j - 1 if side == 0 else j + 1
+            if inner == j_cross:
+                both(spur, ids[("A", i, j_cross)])
+                both(spur, ids[("B", i, j_cross)])
+            else:
+                both(spur, ids[("P", i, inner)])
+            both(spur, ids[("bay0", i, j)])
+            both(spur, ids[("bay1", i, j)])
+        for a in range(aisles):
+            for lane in "AB":
+                both(ids[("station", self.column(a), front)], ids[(lane, self.column(a), front)])
+        for i in range(1, cols - 1):
+            for lane in "AB":
+                both(ids[("reserve", i, back_row)], ids[(lane, i, back_row)])
+                both(ids[("store", i, front)], ids[(lane, i, front)])
+        grid = LaneGrid(np.ones((1, len(ids)), dtype=bool), tuple(tuple(v) for v in links))
         self.traffic = _CachedTraffic(grid, MAX_EXPANSIONS)
         self.node = [0] * agvs
         self.stats = TrafficStats()
         self._occupied: dict[int, dict[int, int]] = {}  # step -> node -> AGV (driven paths)
         self._pruned = 0
 
-    def lane(self, x: int, y: int) -> int:
-        """The lane node at aisle x, row y."""
-        return y * self.width + x
+    # --- where things are ----------------------------------------------------------------
 
-    def bay(self, x: int, y: int, side: int) -> int:
-        """A rack-face bay beside lane node (x, y), on side 0 or 1."""
-        return ((1 + side) * self.rows + y) * self.width + x
+    def column(self, aisle: int) -> int:
+        """The node column of a picker aisle."""
+        return self.per_aisle * (aisle + 1)
 
-    def reserve_bay(self, aisle: int) -> int:
-        """The reserve bay of an aisle, behind the back cross-aisle."""
-        return 3 * self.rows * self.width + aisle
+    def lane(self, lane: str, column: int, row: int) -> int:
+        """Lane node "A" or "B" of a road (cross-aisle or side main aisle) at column, row."""
+        return self._ids[(lane, column, row)]
+
+    def spur(self, aisle: int, row: int) -> int:
+        """The node of a picker aisle at a row (not on a cross-aisle)."""
+        return self._ids[("P", self.column(aisle), row)]
+
+    def bay(self, aisle: int, row: int, side: int) -> int:
+        """A rack-face bay beside a picker aisle's node, on side 0 or 1."""
+        return self._ids[(f"bay{side}", self.column(aisle), row)]
+
+    def reserve_bay(self, column: int) -> int:
+        """An AGV storage bay behind the back cross-aisle (columns 1 .. columns-2)."""
+        return self._ids[("reserve", column, self.cross[-1])]
+
+    def store_bay(self, column: int) -> int:
+        """A goods-to-person storage bay (AGV rack row) in front of the front cross-aisle."""
+        return self._ids[("store", column, self.cross[0])]
 
     def station_bay(self, aisle: int) -> int:
         """A station bay in front of the front cross-aisle (depot and dock use them)."""
-        return (3 * self.rows + 1) * self.width + aisle
-
-    def _near(self, aisle: int) -> list[int]:
-        return sorted(range(self.width), key=lambda x: (abs(x - aisle), x))[: 2 * NEAR_ROWS + 1]
+        return self._ids[("station", self.column(aisle), self.cross[0])]
 
     def bays_of(self, point: Point) -> list[int]:
-        """Bays a move to a location may end in: its own first, then up to NEAR_ROWS away."""
-        aisle, height = int(point[0]), min(self.rows - 1, round(point[1] / self.cell_m))
+        """Bays a move to a pick face may end in: its own first, then up to NEAR_ROWS away
+        in the same spur."""
+        i = self.column(int(point[0]))
+        j = min(self.rows - 1, round(point[1] / self.cell_m))
+        if (i, j) not in self._half:  # on a cross-aisle row: the nearest spur node
+            j = min((r for c, r in self._half if c == i), key=lambda r: (abs(r - j), r))
+        own = self._half[(i, j)]
         rows = sorted(
-            (y for y in range(height - NEAR_ROWS, height + NEAR_ROWS + 1) if 0 <= y < self.rows),
-            key=lambda y: (abs(y - height), y),
+            (r for r in range(j - NEAR_ROWS, j + NEAR_ROWS + 1) if self._half.get((i, r)) == own),
+            key=lambda r: (abs(r - j), r),
         )
-        return [self.bay(aisle, y, side) for y in rows for side in (0, 1)]
+        return [self._ids[(f"bay{side}", i, r)] for r in rows for side in (0, 1)]
+
+    def _near_columns(self, aisle: int) -> list[int]:
+        i = self.column(aisle)
+        near = sorted(range(1, self.columns - 1), key=lambda c: (abs(c - i), c))
+        return near[: 2 * NEAR_ROWS + 1]
 
     def reserve_bays(self, aisle: int) -> list[int]:
-        """Reserve bays of an aisle and its neighbours, nearest first."""
-        return [self.reserve_bay(x) for x in self._near(aisle)]
+        """Reserve bays behind an aisle and its neighbours, nearest first."""
+        return [self.reserve_bay(c) for c in self._near_columns(aisle)]
+
+    def store_bays(self, aisle: int) -> list[int]:
+        """Goods-to-person storage bays in front of an aisle and its neighbours, nearest first."""
+        return [self.store_bay(c) for c in self._near_columns(aisle)]
 
     def station_bays(self, aisle: int) -> list[int]:
         """Station bays nearest to an aisle first."""
         return [
-            self.station_bay(x) for x in sorted(range(self.width), key=lambda x: abs(x - aisle))
+            self.station_bay(x) for x in sorted(range(self.aisles), key=lambda x: abs(x - aisle))
         ]
+
+    # --- driving ---------------------------------------------------------------------------
 
     def place(self, agv: int, node: int) -> None:
         """Put an AGV in a bay (its start)."""
@@ -162,6 +285,17 @@ class FloorTraffic:
     def _takeable(self, node: int, name: str) -> bool:
         held = self.traffic.forever.get(node)
         return held is None or held[1] == name
+
+    def glide(self, agv: int, goals: Sequence[int]) -> Generator[simpy.Event, Any, int]:
+        """Drive an AGV the shortest way to the first of `goals` as if alone on the floor
+        (free flow); returns the moves driven."""
+        start = self.node[agv]
+        if start in goals:
+            return 0
+        moves = self.traffic.steps(start, goals[0])
+        yield self.env.timeout(moves * self.step_s)
+        self.node[agv] = goals[0]
+        return moves
 
     def drive(self, agv: int, goals: Sequence[int]) -> Generator[simpy.Event, Any, int]:
         """Drive an AGV by a conflict-free plan to the first of `goals` (bays) no other vehicle
@@ -210,10 +344,9 @@ class FloorTraffic:
         """Check a plan's lane nodes against the paths being driven (vertex and swap
         conflicts), keep it. Bays hold any number of AGVs and are not checked."""
         occupied = self._occupied
-        lanes = self.width * self.rows
         previous = -1
         for cell, t0, t1 in runs:
-            if cell >= lanes:
+            if cell >= self.lanes:
                 previous = -1
                 continue
             for t in range(max(t0, start), t1 + 1):
