@@ -2,15 +2,18 @@
 
 `FleetService` is a context manager for central's lifespan (see `central.app.create_app`'s
 `services`): it reads the fleet file (`WHS_FLEET_CONFIG`), connects the VDA 5050 master to the
-site broker with central's MQTT settings, connects to each OPC UA fleet controller through the
-edge's OPC UA AGV adapter, reloads unfinished transport tasks from the database, runs the
-manager's loop in a thread, feeds robot-arm stations from released waves, and stops all of it
-cleanly on shutdown. `app.state.fleet` holds the manager meanwhile (the fleet API, live map).
+site broker with central's MQTT settings, reaches each OPC UA fleet controller either directly
+(the edge's OPC UA AGV adapter in this process, `via: direct`) or through its edge agent
+(device commands and uplinked `agv.state` events, `via: edge`), reloads unfinished transport
+tasks from the database, runs the manager's loop in a thread, feeds robot-arm stations from
+released waves, and stops all of it cleanly on shutdown. `app.state.fleet` holds the manager
+meanwhile (the fleet API, the live map).
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Iterator
@@ -22,17 +25,23 @@ from typing import Any
 import yaml
 from fastapi import FastAPI
 
+from central.commands.mqtt import EdgeLink
 from central.deps import Container
+from central.fleet.controller_link import ConnectionHandler, ControllerLink, StateHandler
 from central.fleet.domain import TaskKind
+from central.fleet.edge_controller import EdgeController
 from central.fleet.layout import Layout, generate_layout
 from central.fleet.links import VehicleLinks
 from central.fleet.manager import FleetConfig, FleetManager
 from central.fleet.store import SqlTaskStore
+from central.stations.link import CommandArmLink
 from central.stations.manager import StationManager
 from central.stations.waves import ArmZone, WaveArms
-from edge.adapters.opcua_agv_link import OpcUaAgvLink
-from edge.adapters.vda5050 import Vda5050Master
+from edge.adapters.opcua_agv import OpcUaAgvAdapter
+from edge.adapters.vda5050 import AGV_STATE, Vda5050Master
 from edge.config import BrokerConfig, OpcUaConfig
+from edge.deadletter import DeadLetter
+from edge.events import Event
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +58,7 @@ class FleetSetup:
     homes: dict[str, str]  # serial -> home node
     opcua: dict[str, str]  # serial -> controller id (the others speak VDA 5050)
     controllers: tuple[OpcUaConfig, ...] = ()
+    via_edge: frozenset[str] = frozenset()  # controllers reached through their edge agent
     manufacturer: str = "whs-sim"
     fleet: FleetConfig = field(default_factory=FleetConfig)
     arm_zones: tuple[ArmZone, ...] = ()
@@ -66,13 +76,19 @@ def parse_fleet_config(raw: Any) -> FleetSetup:
         layout = generate_layout(**lay["generate"])
     else:
         raise FleetConfigError("layout: give rows or generate")
-    controllers = {}
+    controllers, via_edge = {}, set()
     for i, c in enumerate(raw.get("opcua_controllers") or []):
-        if not isinstance(c, dict) or "id" not in c or "endpoint" not in c:
-            raise FleetConfigError(f"opcua_controllers[{i}]: needs id and endpoint")
+        if not isinstance(c, dict) or "id" not in c:
+            raise FleetConfigError(f"opcua_controllers[{i}]: needs an id")
+        if c.get("via", "direct") not in ("direct", "edge"):
+            raise FleetConfigError(f"opcua_controllers[{i}]: via is direct or edge")
+        if c.get("via") == "edge":
+            via_edge.add(str(c["id"]))
+        elif "endpoint" not in c:
+            raise FleetConfigError(f"opcua_controllers[{i}]: needs an endpoint (or via: edge)")
         controllers[c["id"]] = OpcUaConfig(
             id=str(c["id"]),
-            endpoint=str(c["endpoint"]),
+            endpoint=str(c.get("endpoint", "")),
             browse_root=str(c.get("browse_root", "ns=2;s=Fleet")),
             methods_object=str(c.get("methods_object", c.get("browse_root", "ns=2;s=Fleet"))),
             publishing_interval_ms=float(c.get("publishing_interval_ms", 100)),
@@ -116,6 +132,7 @@ def parse_fleet_config(raw: Any) -> FleetSetup:
         homes,
         opcua,
         tuple(controllers.values()),
+        frozenset(via_edge),
         str(raw.get("manufacturer", "whs-sim")),
         fleet,
         tuple(zones),
@@ -135,11 +152,71 @@ def load_fleet_config(path: Path | str) -> FleetSetup:
         raise FleetConfigError(f"{path}: {exc}") from exc
 
 
+class DirectController:
+    """A fleet controller called from this process with the edge's OPC UA AGV adapter."""
+
+    def __init__(
+        self,
+        config: OpcUaConfig,
+        on_state: StateHandler,
+        on_connection: ConnectionHandler | None = None,
+        call_timeout_s: float = 5.0,
+    ) -> None:
+        self.link = ControllerLink(self._enqueue, on_state, on_connection)
+        self.adapter = OpcUaAgvAdapter(config, self._events, self._status)
+        self.failed_calls: list[tuple[str, str]] = []
+        self._timeout = call_timeout_s
+        self._calls: queue.Queue[tuple[str, dict[str, Any], Any] | None] = queue.Queue()
+        self._worker = threading.Thread(target=self._work, name=f"{config.id}-calls", daemon=True)
+
+    def start(self) -> None:
+        """Connect, and call methods in order on one worker thread (never the OPC UA one)."""
+        self._worker.start()
+        self.adapter.start()
+
+    def wait_connected(self, timeout_s: float = 10.0) -> bool:
+        """Block until connected."""
+        return self.adapter.wait_connected(timeout_s)
+
+    def stop(self) -> None:
+        """Stop calling and disconnect."""
+        self._calls.put(None)
+        self._worker.join(5)
+        self.adapter.stop()
+
+    def _events(self, events: list[Event], _dead: list[DeadLetter]) -> None:
+        for event in events:
+            if event.type == AGV_STATE:
+                self.link.on_agv_state(event.data)
+
+    def _status(self, _device: str, online: bool, _reason: str) -> None:
+        self.link.on_controller(online)
+
+    def _enqueue(self, method: str, params: dict[str, Any], done: Any) -> None:
+        self._calls.put((method, params, done))
+
+    def _work(self) -> None:
+        while (item := self._calls.get()) is not None:
+            method, params, done = item
+            try:
+                self.adapter.call(method, params, self._timeout)
+                ok = True
+            except Exception as exc:  # refused or offline: the fleet sees no progress
+                logger.warning("%s(%s) failed: %s", method, params.get("serial"), exc)
+                self.failed_calls.append((method, str(exc)))
+                ok = False
+            done(ok)
+
+
 class FleetService:
     """The running fleet: links, manager loop, wave feeder; start() and stop()."""
 
     def __init__(
-        self, setup: FleetSetup, container: Container, stations: StationManager | None = None
+        self,
+        setup: FleetSetup,
+        container: Container,
+        stations: StationManager | None = None,
+        edge_link: EdgeLink | None = None,
     ) -> None:
         settings = container.settings
         self.setup = setup
@@ -160,16 +237,29 @@ class FleetService:
             on_state=lambda s, m: box[0].on_state(s, m),
             on_connection=lambda s, c: box[0].on_connection(s, c),
         )
-        self.opcua: list[OpcUaAgvLink] = []
-        by_controller: dict[str, OpcUaAgvLink] = {}
+        self.controllers: list[DirectController | EdgeController] = []
+        by_controller: dict[str, ControllerLink] = {}
+
+        def state(s: str, m: dict[str, Any]) -> None:
+            if s in box[0].vehicles:
+                box[0].on_state(s, m)
+
+        def connection(s: str, c: str) -> None:
+            if s in box[0].vehicles:
+                box[0].on_connection(s, c)
+
         for controller in setup.controllers:
-            link = OpcUaAgvLink(
-                controller,
-                lambda s, m: box[0].on_state(s, m) if s in box[0].vehicles else None,
-                lambda s, c: box[0].on_connection(s, c) if s in box[0].vehicles else None,
-            )
-            by_controller[controller.id] = link
-            self.opcua.append(link)
+            ctl: DirectController | EdgeController
+            if controller.id in setup.via_edge:
+                serials = [s for s, c in setup.opcua.items() if c == controller.id]
+                commands = CommandArmLink(container.sessions, lambda: edge_link, settings.site)
+                ctl = EdgeController(
+                    controller.id, serials, commands, container.sessions, state, connection
+                )
+            else:
+                ctl = DirectController(controller, state, connection)
+            by_controller[controller.id] = ctl.link
+            self.controllers.append(ctl)
         for serial in setup.homes:
             controller_id = setup.opcua.get(serial)
             self.links.add(serial, by_controller[controller_id] if controller_id else self.master)
@@ -203,8 +293,8 @@ class FleetService:
         if restored:
             logger.info("fleet: %d unfinished transport task(s) queued again", restored)
         self.master.start()
-        for link in self.opcua:
-            link.start()
+        for controller in self.controllers:
+            controller.start()
         self._stop.clear()
         loop = threading.Thread(
             target=self.manager.run, args=(self._stop, self.setup.tick_s), name="fleet", daemon=True
@@ -230,8 +320,8 @@ class FleetService:
             thread.join(5)
         self.manager.save()  # whatever changed since the last tick
         self.master.stop()
-        for link in self.opcua:
-            link.stop()
+        for controller in self.controllers:
+            controller.stop()
 
 
 def fleet_service(path: Path | str) -> Any:
@@ -240,7 +330,12 @@ def fleet_service(path: Path | str) -> Any:
 
     @contextmanager
     def run(app: FastAPI, container: Container) -> Iterator[None]:
-        service = FleetService(setup, container, getattr(app.state, "stations", None))
+        service = FleetService(
+            setup,
+            container,
+            getattr(app.state, "stations", None),
+            getattr(app.state, "edge_link", None),
+        )
         service.start()
         app.state.fleet = service.manager
         app.state.fleet_service = service

@@ -1,35 +1,29 @@
-"""The fleet's `VehicleLink` for AGVs behind an OPC UA fleet controller (a second vendor).
+"""The fleet's `VehicleLink` for AGVs behind a vendor's fleet controller (OPC UA methods).
 
 Commands down: routes and instant actions become method calls on the controller
 (`GoTo` with the released nodes of the order, again with more nodes as the fleet releases
-them; `Cancel`, `Pause`, `Charge`, `SetLoaded` for the node actions pick and drop), made in
-order on one worker thread. State back: the `agv.state` events of `OpcUaAgvAdapter` (the same
-events the VDA 5050 adapter makes) are turned into the few fields of a VDA 5050 state the
-fleet reads (lastNodeId, orderId, driving, paused, battery, position, errors, nodeStates of
-the order still ahead, actionStates of the node actions run here). Connection changes of the
-controller become connection states of its vehicles (ONLINE / CONNECTIONBROKEN).
+them; `Cancel`, `Pause`, `Charge`, `SetLoaded` for the node actions pick and drop), handed to
+a transport in order: `whs/fleet_runtime.py` calls them with the edge's OPC UA AGV adapter in
+this process, `central/fleet/edge_controller.py` sends them as device commands through the
+edge. State back: `agv.state` event data (the same events the VDA 5050 adapter makes) is turned
+into the few fields of a VDA 5050 state the fleet reads (lastNodeId, orderId, driving, paused,
+battery, position, errors, nodeStates of the order still ahead, actionStates of the node
+actions run here). The controller going offline or online becomes its vehicles' connection
+state (CONNECTIONBROKEN / ONLINE).
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from edge.adapters.opcua_agv import OpcUaAgvAdapter
-from edge.adapters.vda5050 import AGV_STATE
-from edge.config import OpcUaConfig
-from edge.deadletter import DeadLetter
-from edge.events import Event
-
 logger = logging.getLogger(__name__)
 
 StateHandler = Callable[[str, dict[str, Any]], None]
 ConnectionHandler = Callable[[str, str], None]
-CALL_TIMEOUT_S = 5.0
 
 
 @dataclass
@@ -44,42 +38,24 @@ class _Order:
     passed: int = 0  # index in `nodes` of the node it stands on
 
 
-class OpcUaAgvLink:
-    """Drives the vehicles of one OPC UA fleet controller for the fleet manager."""
+Call = Callable[[str, dict[str, Any], Callable[[bool], None]], None]
+
+
+class ControllerLink:
+    """Drives the vehicles of one fleet controller for the fleet manager."""
 
     def __init__(
         self,
-        config: OpcUaConfig,
+        call: Call,
         on_state: StateHandler,
         on_connection: ConnectionHandler | None = None,
     ) -> None:
+        self._transport = call
         self._on_state = on_state
         self._on_connection = on_connection or (lambda _s, _c: None)
         self._lock = threading.RLock()
         self._orders: dict[str, _Order] = {}
         self._last: dict[str, dict[str, Any]] = {}  # serial -> latest agv.state data
-        self._calls: queue.Queue[tuple[str, dict[str, Any], Callable[[bool], None]] | None] = (
-            queue.Queue()
-        )
-        self.failed_calls: list[tuple[str, str]] = []
-        self.adapter = OpcUaAgvAdapter(config, self._events, self._status)
-        self._worker = threading.Thread(target=self._work, name=f"{config.id}-calls", daemon=True)
-
-    # --- lifecycle -------------------------------------------------------------------------
-    def start(self) -> None:
-        """Connect to the controller and start the call worker."""
-        self._worker.start()
-        self.adapter.start()
-
-    def wait_connected(self, timeout_s: float = 10.0) -> bool:
-        """Block until connected."""
-        return self.adapter.wait_connected(timeout_s)
-
-    def stop(self) -> None:
-        """Stop the worker and disconnect."""
-        self._calls.put(None)
-        self._worker.join(5)
-        self.adapter.stop()
 
     # --- VehicleLink -----------------------------------------------------------------------
     def send_route(
@@ -162,15 +138,13 @@ class OpcUaAgvLink:
                 state["agvPosition"] = {"x": pos["x"], "y": pos["y"], "theta": pos["theta"]}
             return state
 
-    def _events(self, events: list[Event], _dead: list[DeadLetter]) -> None:
-        for event in events:
-            if event.type != AGV_STATE:
-                continue
-            serial = str(event.data["serial"])
-            with self._lock:
-                self._last[serial] = dict(event.data)
-                self._track(serial)
-            self._report(serial)
+    def on_agv_state(self, data: dict[str, Any]) -> None:
+        """One `agv.state` event's data arrived."""
+        serial = str(data["serial"])
+        with self._lock:
+            self._last[serial] = dict(data)
+            self._track(serial)
+        self._report(serial)
 
     def _track(self, serial: str) -> None:
         """Progress along the order, and the final node action once it stands at the end."""
@@ -211,7 +185,8 @@ class OpcUaAgvLink:
         if state is not None:
             self._on_state(serial, state)
 
-    def _status(self, _device: str, online: bool, _reason: str) -> None:
+    def on_controller(self, online: bool) -> None:
+        """The controller went offline or came back: so did its vehicles."""
         with self._lock:
             serials = list(self._last)
         for serial in serials:
@@ -221,19 +196,4 @@ class OpcUaAgvLink:
     def _call(
         self, method: str, params: dict[str, Any], done: Callable[[bool], None] | None = None
     ) -> None:
-        self._calls.put((method, params, done or (lambda _ok: None)))
-
-    def _work(self) -> None:
-        while True:
-            item = self._calls.get()
-            if item is None:
-                return
-            method, params, done = item
-            try:
-                self.adapter.call(method, params, CALL_TIMEOUT_S)
-                ok = True
-            except Exception as exc:  # refused or offline: the fleet sees no progress
-                logger.warning("%s(%s) failed: %s", method, params.get("serial"), exc)
-                self.failed_calls.append((method, str(exc)))
-                ok = False
-            done(ok)
+        self._transport(method, params, done or (lambda _ok: None))

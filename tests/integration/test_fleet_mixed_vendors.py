@@ -13,7 +13,6 @@ from central.fleet.domain import TaskKind, TaskStatus
 from central.fleet.layout import HOME, PACK, PICK, generate_layout
 from central.fleet.links import VehicleLinks
 from central.fleet.manager import FleetConfig, FleetManager
-from edge.adapters.opcua_agv_link import OpcUaAgvLink
 from edge.adapters.vda5050 import Vda5050Master
 from edge.config import BrokerConfig, OpcUaConfig
 from simulators.opcua_agv import OBJECT_ID, OpcUaAgvConfig, OpcUaAgvStandIn
@@ -21,6 +20,7 @@ from simulators.vda5050.config import parse_agv_config
 from simulators.vda5050.runner import AgvStandIns
 from simulators.vda5050.trajectory import find_conflicts
 from whs.broker import AGV, CENTRAL, BrokerAccount, LocalBroker, find_free_port
+from whs.fleet_runtime import DirectController
 
 pytestmark = pytest.mark.integration
 
@@ -80,7 +80,7 @@ def test_vda5050_and_opcua_vehicles_share_the_work_without_conflicts(tmp_path: P
             on_state=lambda s, m: box[0].on_state(s, m),
             on_connection=lambda s, c: box[0].on_connection(s, c),
         )
-        opcua = OpcUaAgvLink(
+        opcua = DirectController(
             OpcUaConfig(
                 id="agvctl-01",
                 endpoint=controller.endpoint,
@@ -93,7 +93,7 @@ def test_vda5050_and_opcua_vehicles_share_the_work_without_conflicts(tmp_path: P
         )
         links = VehicleLinks(default=master)
         for serial in acme:
-            links.add(serial, opcua)
+            links.add(serial, opcua.link)
         # stuck thresholds well above a busy host's lag (in simulated seconds at x10)
         config = FleetConfig(stale_state_s=300.0, no_progress_s=150.0)
         manager = FleetManager(layout, links, standins.now, {**vda, **acme}, config)
