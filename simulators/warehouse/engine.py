@@ -148,7 +148,6 @@ class WarehouseSim:
         )
         self._free_scales = list(range(len(self.scales)))
         self.tasks: list[_Task] = []
-        self.agv_pos = [self.depot_idx] * res.agvs.count
         self.floor = self._build_floor() if res.agvs.count else None
         self.idle_agvs: list[int] = list(range(res.agvs.count))
         self._dispatch_wake = self.env.event()
@@ -570,13 +569,13 @@ class WarehouseSim:
                 continue
             window = self.tasks[:DISPATCH_WINDOW]
             agvs = self.idle_agvs
-            starts = [t.start for t in window]
+            cost = self._to_starts(agvs, [t.start for t in window])
             if len(agvs) == 1:
-                pairs = [(0, int(np.argmin(self.dist[self.agv_pos[agvs[0]], starts])))]
+                pairs = [(0, int(np.argmin(cost[0])))]
             elif len(window) == 1:
-                pairs = [(int(np.argmin(self.dist[[self.agv_pos[a] for a in agvs], starts[0]])), 0)]
+                pairs = [(int(np.argmin(cost[:, 0])), 0)]
             else:
-                pairs = assign_tasks(self.dist[np.ix_([self.agv_pos[a] for a in agvs], starts)])
+                pairs = assign_tasks(cost)
             taken = {t for _, t in pairs}
             chosen_agvs = {agvs[v] for v, _ in pairs}
             for v, t in pairs:
@@ -586,17 +585,36 @@ class WarehouseSim:
             ]
             self.idle_agvs = [a for a in agvs if a not in chosen_agvs]
 
+    def _goals_of(self, to: int) -> list[int]:
+        """Bays a move to a location index may end in, preferred first."""
+        goals = self._goals.get(to)
+        if goals is None:
+            assert self.floor is not None
+            goals = self._goals[to] = self.floor.bays_of(self.points[to])
+        return goals
+
+    def _to_starts(self, agvs: Sequence[int], starts: Sequence[int]) -> np.ndarray:
+        """Metres from each idle AGV's bay to each task's pick-up, along the AGV lanes."""
+        assert self.floor is not None
+        floor = self.floor
+        return (
+            np.asarray(
+                [[floor.steps(floor.node[a], self._goals_of(s)[0]) for s in starts] for a in agvs],
+                dtype=float,
+            )
+            * floor.cell_m
+        )
+
     def _drive(self, agv: int, to: int) -> Generator[simpy.Event, Any, None]:
         """Drive by central's traffic control (waiting for others), or free flow: the
         shortest way on the same lanes as if alone."""
         assert self.floor is not None
-        goals = self.floor.bays_of(self.points[to]) if to < self.n_loc else self._goals[to]
+        goals = self._goals_of(to)
         if self.sc.resources.agvs.traffic:
             moves = yield from self.floor.drive(agv, goals)
         else:
             moves = yield from self.floor.glide(agv, goals)
         self.stats.agv_travel_m += moves * self.floor.cell_m
-        self.agv_pos[agv] = to
 
     def _agv(self, agv: int, task: _Task) -> Generator[simpy.Event, Any, None]:
         spec = self.sc.resources.agvs

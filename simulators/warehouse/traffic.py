@@ -274,6 +274,10 @@ class FloorTraffic:
 
     # --- driving ---------------------------------------------------------------------------
 
+    def steps(self, start: int, goal: int) -> int:
+        """Fewest steps from a node to another along the lanes, alone on the floor."""
+        return self.traffic.steps(start, goal)
+
     def place(self, agv: int, node: int) -> None:
         """Put an AGV in a bay (its start)."""
         self.node[agv] = node
