@@ -103,7 +103,7 @@ class EdgeController:
                     self._stop.wait(self.poll_s)
             except Exception as exc:  # no edge serves it, unknown device
                 why = str(exc)
-            if not ok:
+            if not ok and not self._stop.is_set():
                 logger.warning(
                     "%s(%s) on %s failed: %s", method, params.get("serial"), self.device, why
                 )
