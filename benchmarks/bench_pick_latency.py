@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import random
+import ssl
 import subprocess
 import sys
 import time
@@ -32,7 +33,18 @@ CLIENTS = 50
 ORDERS = int(os.environ.get("WHS_BENCH_PICK_ORDERS", "1000"))
 PINGS_PER_CLIENT = 40
 PACED_LINES = 12  # per handheld, then the rest as fast as the server takes them
+WARMUP_LINES = 2  # per handheld, the last ones, confirmed at once before anything is measured
 THINK_S = float(os.environ.get("WHS_BENCH_THINK_S", "2.0"))  # mean pause between two scans
+# One TLS context for every client: httpx builds (and loads CA certificates into) a new one per
+# client otherwise, ~30 ms of the benchmark's event loop each, which stalled every request in
+# flight while 50 handhelds started and showed up as a 1.3-2 s "latency" of the server.
+TLS = ssl.create_default_context()
+# uvicorn worker processes per database: SQLite has one writer at a time, so several processes
+# only add busy-wait sleeps; PostgreSQL takes concurrent writers.
+WORKERS = {
+    "sqlite": int(os.environ.get("WHS_BENCH_SQLITE_WORKERS", "1")),
+    "postgresql": int(os.environ.get("WHS_BENCH_PG_WORKERS", "2")),
+}
 
 
 def _prepare(url: str) -> list[list[dict[str, Any]]]:
@@ -62,10 +74,11 @@ def _prepare(url: str) -> list[list[dict[str, Any]]]:
     return hands
 
 
-def _server(url: str, port: int) -> subprocess.Popen[bytes]:
+def _server(url: str, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
     env = {**os.environ, "WHS_DATABASE_URL": url, "WHS_WEBHOOKS_ENABLED": "false"}
     command = [sys.executable, "-m", "uvicorn", "--factory", "benchmarks.pick_app:create"]
     command += ["--port", str(port), "--log-level", "warning", "--no-access-log"]
+    command += ["--workers", str(workers)]
     process = subprocess.Popen(command, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -100,7 +113,7 @@ async def _ping(base: str) -> dict[str, Any]:
     codes: dict[int, int] = {}
 
     async def client() -> None:
-        async with httpx.AsyncClient(base_url=base, timeout=60) as c:
+        async with httpx.AsyncClient(base_url=base, timeout=60, verify=TLS) as c:
             for _ in range(PINGS_PER_CLIENT):
                 started = time.perf_counter()
                 response = await c.get("/bench/ping")
@@ -122,7 +135,7 @@ async def _confirm(
     rng = random.Random(5)
 
     async def handheld(lines: list[dict[str, Any]]) -> None:
-        async with httpx.AsyncClient(base_url=base, timeout=60, headers=headers) as c:
+        async with httpx.AsyncClient(base_url=base, timeout=60, headers=headers, verify=TLS) as c:
             for line in lines:
                 if think_s:
                     await asyncio.sleep(rng.expovariate(1 / think_s))
@@ -146,7 +159,7 @@ async def _paced(
     codes: dict[int, int] = {}
 
     async def probe() -> None:
-        async with httpx.AsyncClient(base_url=base, timeout=60) as c:
+        async with httpx.AsyncClient(base_url=base, timeout=60, verify=TLS) as c:
             while not done.is_set():
                 started = time.perf_counter()
                 response = await c.get("/bench/ping")
@@ -168,20 +181,28 @@ async def _paced(
 
 
 def run(kind: str) -> dict[str, Any]:
-    """Prepare a database, start the server, measure ping, confirms, then ping again."""
+    """Prepare a database, start the server, warm it up, then measure paced and saturated.
+
+    The warm-up (every handheld confirms its last lines at once, plus pings) opens the
+    connection pool and fills SQLAlchemy's statement cache in every worker; a fresh server's
+    first second is reported as `warmup`, not mixed into the steady-state figures.
+    """
     with setup.database(kind) as url:
         hands = _prepare(url)
         port = find_free_port()
-        server = _server(url, port)
+        server = _server(url, port, WORKERS[kind])
         base = f"http://127.0.0.1:{port}"
         try:
             token = httpx.post(
                 f"{base}/api/v1/auth/token",
                 data={"username": "operator", "password": "bench-pass"},
             ).json()["access_token"]
+            warmup = asyncio.run(_confirm(base, token, [h[-WARMUP_LINES:] for h in hands]))
+            asyncio.run(_ping(base))
+            hands = [h[:-WARMUP_LINES] for h in hands]
             paced = asyncio.run(_paced(base, token, [h[:PACED_LINES] for h in hands], THINK_S))
             if os.environ.get("WHS_BENCH_PACED_ONLY"):
-                return {"handhelds": CLIENTS, "paced": paced}
+                return {"handhelds": CLIENTS, "workers": WORKERS[kind], "paced": paced}
             saturated_ping = asyncio.run(_ping(base))
             saturated = asyncio.run(_confirm(base, token, [h[PACED_LINES:] for h in hands]))
         finally:
@@ -189,6 +210,8 @@ def run(kind: str) -> dict[str, Any]:
             server.wait(timeout=30)
     return {
         "handhelds": CLIENTS,
+        "workers": WORKERS[kind],
+        "warmup": warmup,
         "paced": paced,
         "saturated_confirm": saturated,
         "saturated_no_db": saturated_ping,

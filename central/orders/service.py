@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -52,6 +52,12 @@ class IntakeResult:
 
 STATUS_TOPIC = "order.status_changed"
 ORDERS = cast(Table, Order.__table__)
+_CHANGE_STATUS = (
+    update(ORDERS)
+    .where(ORDERS.c.id == bindparam("oid"), ORDERS.c.status == bindparam("prev"))
+    .values(status=bindparam("st"), updated_at=bindparam("at", type_=ORDERS.c.updated_at.type))
+    .returning(ORDERS.c.channel, ORDERS.c.channel_order_id)
+)
 ADDRESS_KEY_LIMIT = 512  # width of orders.address_key
 
 
@@ -107,16 +113,8 @@ def change_status(
     a loaded `Order` of this session is not refreshed.
     """
     now = utcnow()
-    row = (
-        session.connection()
-        .execute(
-            update(ORDERS)
-            .where(ORDERS.c.id == order_id, ORDERS.c.status == previous.value)
-            .values(status=status.value, updated_at=now)
-            .returning(ORDERS.c.channel, ORDERS.c.channel_order_id)
-        )
-        .first()
-    )
+    values = {"oid": order_id, "prev": previous.value, "st": status.value, "at": now}
+    row = session.connection().execute(_CHANGE_STATUS, values).first()
     if row is None:
         return False
     payload = status_payload(order_id, row[0], row[1], previous.value, status, detail, now)

@@ -109,9 +109,6 @@ _TAKE = (
     .values(qty=STOCK.c.qty - bindparam("n"), reserved=STOCK.c.reserved - bindparam("n"))
 )
 _STOCK_ROW = select(STOCK.c.qty, STOCK.c.reserved).where(STOCK.c.id == bindparam("sid"))
-_TOTE_ID = select(LOCATIONS.c.id).where(
-    LOCATIONS.c.site_id == bindparam("site"), LOCATIONS.c.code == bindparam("code")
-)
 _MOVE = insert(MOVES)
 _RESERVATION = (
     update(RESERVATIONS)
@@ -151,9 +148,9 @@ BATCH_DONE = update(BATCHES).where(BATCHES.c.id == bindparam("batch_id")).values
 
 # Same text on PostgreSQL and SQLite (both have ON CONFLICT); SQLAlchemy's dialect upsert
 # constructs carry no cache key and would be compiled again on every confirm.
-_NEW_TOTE = text(
+_NEW_TOTE = text(  # the no-op update makes RETURNING give the id of an existing row as well
     "INSERT INTO locations (site_id, code, kind) VALUES (:site, :code, :kind) "
-    "ON CONFLICT (site_id, code) DO NOTHING"
+    "ON CONFLICT (site_id, code) DO UPDATE SET kind = locations.kind RETURNING id"
 )
 _INTO_TOTE = text(
     "INSERT INTO stock (location_id, sku_id, lot_id, qty, reserved) "
@@ -174,8 +171,8 @@ def take_reserved(connection: Connection, line_id: int, stock_id: int, qty: int)
 
 def tote_location(connection: Connection, site_id: int, code: str) -> int:
     """The id of a tote's location, created on its first pick."""
-    connection.execute(_NEW_TOTE, {"site": site_id, "code": code, "kind": LocationKind.TOTE.value})
-    return int(connection.execute(_TOTE_ID, {"site": site_id, "code": code}).scalar_one())
+    values = {"site": site_id, "code": code, "kind": LocationKind.TOTE.value}
+    return int(connection.execute(_NEW_TOTE, values).scalar_one())
 
 
 def move_to_tote(
