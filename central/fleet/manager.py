@@ -67,6 +67,9 @@ class FleetManager:
         self.layout, self.link, self.clock = layout, link, clock
         self.store, self.wall = store, wall
         self._dirty: set[str] = set()  # tasks changed since the last save
+        # order ids differ from an earlier run's: a vehicle still holding `agv01-1` from before
+        # a restart would take a new `agv01-1` for an update of it and refuse it
+        self._run = format(int(wall().timestamp()) % 36**4, "x")
         self.config = config or FleetConfig()
         self.traffic = Traffic(layout.grid, lookahead=self.config.lookahead)
         self.vehicles: dict[str, Vehicle] = {}
@@ -645,7 +648,7 @@ class FleetManager:
         v.needs_plan = False
         if not v.order_id:
             v.orders += 1
-            v.order_id = f"{v.serial}-{v.orders}"
+            v.order_id = f"{v.serial}-{self._run}-{v.orders}"
             v.action_id = f"{v.order_id}-{v.legs[0].action}" if v.legs[0].action else None
             v.action_done = False
             v.route_passed = []
