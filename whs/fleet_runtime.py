@@ -252,7 +252,9 @@ class FleetService:
             ctl: DirectController | EdgeController
             if controller.id in setup.via_edge:
                 serials = [s for s, c in setup.opcua.items() if c == controller.id]
-                commands = CommandArmLink(container.sessions, lambda: edge_link, settings.site)
+                commands = CommandArmLink(
+                    container.sessions, lambda: edge_link, settings.site, actor="fleet"
+                )
                 ctl = EdgeController(
                     controller.id, serials, commands, container.sessions, state, connection
                 )

@@ -20,11 +20,16 @@ class CommandArmLink:
     """Stores each command like POST /api/v1/commands does and publishes it to the edge."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], link: Callable[[], EdgeLink | None], site: str
+        self,
+        sessions: sessionmaker[Session],
+        link: Callable[[], EdgeLink | None],
+        site: str,
+        actor: str = ACTOR,
     ) -> None:
         self._sessions = sessions
         self._link = link
         self._site = site
+        self._actor = actor  # created_by of the commands: stations, fleet
 
     def send(self, target: str, action: str, params: dict[str, Any], deadline_s: float) -> str:
         """A new command for the arm `target`; NotFound/Conflict when no edge serves it."""
@@ -36,7 +41,7 @@ class CommandArmLink:
                 action=action,
                 params=params,
                 deadline_s=deadline_s,
-                actor=ACTOR,
+                actor=self._actor,
                 now=now,
             )
             doc, command_id = service.wire(command), command.id
