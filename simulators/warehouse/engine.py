@@ -39,7 +39,7 @@ from simulators.warehouse.traffic import FloorTraffic
 SAMPLE_S = 300.0  # queue and utilisation samples every 5 simulated minutes
 BIN_S = 900.0  # throughput in 15-minute bins
 DISPATCH_WINDOW = 40  # the oldest tasks considered in one AGV assignment
-DOCK_BAYS = 2  # station bays at the dock where AGVs take inbound pallets
+DOCK_STATIONS = 1  # station positions at the dock where AGVs take inbound pallets
 
 
 class _QuietScale(ScaleModel):
@@ -200,13 +200,12 @@ class WarehouseSim:
             agvs.speed_m_s,
             agvs.count,
         )
-        # an AGV queues for the arms in a bay in front of one of them (bays hold any number;
-        # at least two, so one AGV may head in while another leaves)
-        arms = self.sc.resources.arm_stations.count
-        stations = floor.station_bays(lay.depot_aisle)[: max(2, arms)]
+        # an AGV queues for the arms in a bay at or behind one of them (a bay holds any number
+        # of AGVs but only one may be heading for it)
+        stations = floor.station_bays(lay.depot_aisle, self.sc.resources.arm_stations.count)
         self._goals: dict[int, list[int]] = {
             self.depot_idx: stations,
-            self.dock_idx: floor.station_bays(lay.aisles - 1)[:DOCK_BAYS],
+            self.dock_idx: floor.station_bays(lay.aisles - 1, DOCK_STATIONS),
         }
         for a in range(lay.aisles):
             self._goals[self.reserve_base + a] = floor.reserve_bays(a)

@@ -29,7 +29,13 @@ def _traffic(sim: WarehouseSim) -> dict[str, Any]:
         "wait_min": _r(t.wait_s / 60, 2),
         "wait_per_move_s": _r(t.wait_s / t.legs, 2) if t.legs else 0.0,
         "wait_share": _r(t.wait_s / (t.wait_s + driving_s)) if driving_s else 0.0,
+        "wait_for_plan_min": _r(t.wait_for_plan_s / 60, 2),
         "retries": t.retries,
+        "retry_reasons": {
+            "goals_taken": t.goals_taken,
+            "way_out_busy": t.way_out_busy,
+            "no_plan": t.no_plan,
+        },
         "searches": t.searches,
     }
 

@@ -9,12 +9,13 @@ dead-end spurs an AGV enters from the nearer cross-aisle only to serve a pick fa
 leaves the same way (no through traffic in picker aisles). Dead-end bays hang off the lanes:
 rack faces on either side of every spur node, reserve bays behind the back cross-aisle, and in
 front of the front one the goods-to-person storage (AGV rack rows, one bay per column) and
-station bays (arm stations and the dock). A move ends in a bay, where the AGV leaves the graph
-to handle its load (bays hold any number of AGVs; the lanes are what is shared) and comes back
-onto the bay's node when that is free. The planner gives a goal to one vehicle at a time, so a
-move takes the nearest of a few bays near its target that no other vehicle is heading for. A
-move that finds no conflict-free plan waits and asks again; driven paths are checked for vertex
-and swap conflicts. `glide` drives the same graph without other vehicles (free flow).
+station bays (arm stations and the dock; three per station: at it and two queueing). A move
+ends in a bay, where the AGV leaves the graph to handle its load (bays hold any number of AGVs;
+the lanes are what is shared) and comes back onto the bay's node when that is free. The planner
+gives a goal to one vehicle at a time, so a move takes the nearest of a few bays near its
+target that no other vehicle is heading for. A move that finds no conflict-free plan waits and
+asks again; driven paths are checked for vertex and swap conflicts. `glide` drives the same
+graph without other vehicles (free flow).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ CELL_M = 1.5  # target node spacing on the AGV lanes: the planner's one-step gap
 MAX_EXPANSIONS = 4_000  # per search; a harder move waits and asks again
 MAX_BACKOFF_STEPS = 8  # a move whose search failed asks again 2, 4, then 8 steps later
 NEAR_ROWS = 2  # a pick-face move may end up to this many nodes from its location
+STATION_SLOTS = 3  # bays per station position: one at the station, two queueing for it
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,10 @@ class TrafficStats:
     moves: int = 0
     wait_s: float = 0.0  # waiting for a plan at all, and for others within plans
     retries: int = 0  # times a move found no plan and waited to ask again
+    goals_taken: int = 0  # ... because another AGV was heading for every bay it may end in
+    way_out_busy: int = 0  # ... because the lane in front of its bay was taken
+    no_plan: int = 0  # ... because the search found no conflict-free path in its budget
+    wait_for_plan_s: float = 0.0  # the part of `wait_s` spent in a bay before setting off
     conflicts: int = 0  # vertex or swap conflicts found on driven paths (expected: 0)
     searches: int = 0
 
@@ -160,7 +166,8 @@ class FloorTraffic:
         for i, j in half:
             node("bay0", i, j), node("bay1", i, j)
         for a in range(aisles):
-            node("station", self.column(a), front)
+            for slot in range(STATION_SLOTS):
+                node("station", self.column(a), slot)
         for i in range(1, cols - 1):
             node("reserve", i, back_row)
             node("store", i, front)
@@ -197,7 +204,8 @@ class FloorTraffic:
             both(spur, ids[("bay1", i, j)])
         for a in range(aisles):
             for lane in "AB":
-                both(ids[("station", self.column(a), front)], ids[(lane, self.column(a), front)])
+                for slot in range(STATION_SLOTS):
+                    both(ids[("station", self.column(a), slot)], ids[(lane, self.column(a), front)])
         for i in range(1, cols - 1):
             for lane in "AB":
                 both(ids[("reserve", i, back_row)], ids[(lane, i, back_row)])
@@ -235,9 +243,10 @@ class FloorTraffic:
         """A goods-to-person storage bay (AGV rack row) in front of the front cross-aisle."""
         return self._ids[("store", column, self.cross[0])]
 
-    def station_bay(self, aisle: int) -> int:
-        """A station bay in front of the front cross-aisle (depot and dock use them)."""
-        return self._ids[("station", self.column(aisle), self.cross[0])]
+    def station_bay(self, aisle: int, slot: int = 0) -> int:
+        """A station bay in front of the front cross-aisle (depot and dock use them): slot 0
+        at the station, the others its queue."""
+        return self._ids[("station", self.column(aisle), slot)]
 
     def bays_of(self, point: Point) -> list[int]:
         """Bays a move to a pick face may end in: its own first, then up to NEAR_ROWS away
@@ -266,11 +275,11 @@ class FloorTraffic:
         """Goods-to-person storage bays in front of an aisle and its neighbours, nearest first."""
         return [self.store_bay(c) for c in self._near_columns(aisle)]
 
-    def station_bays(self, aisle: int) -> list[int]:
-        """Station bays nearest to an aisle first."""
-        return [
-            self.station_bay(x) for x in sorted(range(self.aisles), key=lambda x: abs(x - aisle))
-        ]
+    def station_bays(self, aisle: int, stations: int | None = None) -> list[int]:
+        """Bays of the `stations` station positions nearest to an aisle (all if None): every
+        position's own bay first, nearest first, then their queue bays."""
+        near = sorted(range(self.aisles), key=lambda x: (abs(x - aisle), x))[:stations]
+        return [self.station_bay(x, slot) for slot in range(STATION_SLOTS) for x in near]
 
     # --- driving ---------------------------------------------------------------------------
 
@@ -315,7 +324,11 @@ class FloorTraffic:
             if step * self.step_s > self.env.now:
                 yield self.env.timeout(step * self.step_s - self.env.now)
             goal = next((g for g in goals if self._takeable(g, name)), -1)
-            if goal >= 0 and traffic.free(start, step, name):
+            if goal < 0:
+                st.goals_taken += 1
+            elif not traffic.free(start, step, name):
+                st.way_out_busy += 1
+            else:
                 incoming = traffic.forever.get(start)  # another AGV heading for this bay
                 traffic.park(name, start, step)
                 st.searches += 1
@@ -326,6 +339,7 @@ class FloorTraffic:
                     traffic.forever[start] = incoming
                 if planned:
                     break
+                st.no_plan += 1
                 wait = min(MAX_BACKOFF_STEPS, 2 * wait)
             st.retries += 1
             yield self.env.timeout(wait * self.step_s)
@@ -336,6 +350,7 @@ class FloorTraffic:
         st.legs += 1
         st.moves += moves
         st.wait_s += arrival * self.step_s - asked - moves * self.step_s
+        st.wait_for_plan_s += step * self.step_s - asked
         yield self.env.timeout(max(0.0, arrival * self.step_s - self.env.now))
         traffic.drop(name)  # the plan is driven: the AGV leaves the lanes into the bay
         self.node[agv] = goal
