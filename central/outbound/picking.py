@@ -160,15 +160,11 @@ def confirm_pick(
     remaining = row.qty - row.qty_picked
     if not 0 < qty <= remaining:
         raise InvalidInput(f"quantity must be between 1 and {remaining}")
-    picking_sql.take_reserved(connection, line_id, row.stock_id, qty)
     tote_id = row.tote_id or picking_sql.tote_location(connection, row.site_id, row.tote)
-    now = utcnow()
-    picking_sql.move_to_tote(connection, line_id, row, qty, tote_id, actor, now)
+    left = picking_sql.write_pick(connection, line_id, row, qty, tote_id, actor, utcnow())
+    if left is not None:
+        _close_done(session, row.batch_id, row.order_id, left)
     picked = row.qty_picked + qty
-    done = picked == row.qty
-    picking_sql.record_pick(connection, line_id, row, qty, done, actor, now)
-    if done:
-        _line_done(session, row.batch_id, row.order_id)
     return PickedLine(
         id=line_id,
         seq=row.seq,
@@ -182,14 +178,14 @@ def confirm_pick(
         qty=row.qty,
         qty_picked=picked,
         tote=row.tote,
-        status="picked" if done else "open",
+        status="picked" if left is not None else "open",
     )
 
 
-def _line_done(session: Session, batch_id: int, order_id: int) -> None:
+def _close_done(session: Session, batch_id: int, order_id: int, left: tuple[int, int]) -> None:
     """A line finished: close its batch and mark its order picked when nothing is left open."""
     connection = session.connection()
-    open_in_batch, open_of_order = picking_sql.open_counts(connection, batch_id, order_id)
+    open_in_batch, open_of_order = left
     if not open_in_batch:
         connection.execute(picking_sql.BATCH_DONE, {"batch_id": batch_id})
     if not open_of_order:
@@ -258,7 +254,9 @@ def _finish(session: Session, line: PickLine, status: str, actor: str) -> None:
     order_line = session.get(OrderLine, line.order_line_id)
     assert order_line is not None
     session.flush()
-    _line_done(session, line.batch_id, order_line.order_id)
+    order_id = order_line.order_id
+    left = picking_sql.open_counts(session.connection(), line.batch_id, order_id, line.id)
+    _close_done(session, line.batch_id, order_id, left)
     for key in (
         Session.identity_key(PickBatch, line.batch_id),
         Session.identity_key(Order, order_line.order_id),

@@ -133,15 +133,19 @@ _ORDER_LINE = (
     .where(ORDER_LINES.c.id == bindparam("olid"))
     .values(qty_picked=ORDER_LINES.c.qty_picked + bindparam("n"))
 )
-# Open lines of a batch, and how many of them belong to one order (an order's pick lines are
-# all in one batch: a wave puts each order into exactly one batch).
+# Open lines of a batch other than one, and how many of them belong to one order (an order's
+# pick lines are all in one batch: a wave puts each order into exactly one batch).
 _OPEN = (
     select(
         func.count(),
         func.coalesce(func.sum(case((ORDER_LINES.c.order_id == bindparam("oid"), 1), else_=0)), 0),
     )
     .select_from(LINES.join(ORDER_LINES, ORDER_LINES.c.id == LINES.c.order_line_id))
-    .where(LINES.c.batch_id == bindparam("bid"), LINES.c.status == "open")
+    .where(
+        LINES.c.batch_id == bindparam("bid"),
+        LINES.c.status == "open",
+        LINES.c.id != bindparam("lid"),
+    )
 )
 BATCH_DONE = update(BATCHES).where(BATCHES.c.id == bindparam("batch_id")).values(status="done")
 
@@ -152,6 +156,41 @@ _NEW_TOTE = text(  # the no-op update makes RETURNING give the id of an existing
     "INSERT INTO locations (site_id, code, kind) VALUES (:site, :code, :kind) "
     "ON CONFLICT (site_id, code) DO UPDATE SET kind = locations.kind RETURNING id"
 )
+# `write_pick` on PostgreSQL: the statements below (and the open counts, from the statement's
+# snapshot, so without this line) in one round trip. Nothing changes unless `take` found its row.
+_PICK_PG = text(
+    """
+WITH take AS (
+    UPDATE stock SET qty = qty - :n, reserved = reserved - :n
+    WHERE id = :sid AND reserved >= :n AND qty >= :n RETURNING id
+), reservation AS (
+    UPDATE reservations
+    SET qty = qty - :n, status = CASE WHEN qty = :n THEN 'picked' ELSE status END
+    WHERE id = :rid AND EXISTS (SELECT FROM take)
+), line AS (
+    UPDATE pick_lines SET qty_picked = :picked, status = :st, done_by = :by, done_at = :at
+    WHERE id = :lid AND EXISTS (SELECT FROM take)
+), order_line AS (
+    UPDATE order_lines SET qty_picked = qty_picked + :n
+    WHERE id = :olid AND EXISTS (SELECT FROM take)
+), into_tote AS (
+    INSERT INTO stock (location_id, sku_id, lot_id, qty, reserved)
+    SELECT :tote, :sku, :lot, :n, 0 FROM take
+    ON CONFLICT (location_id, sku_id, lot_id) DO UPDATE SET qty = stock.qty + excluded.qty
+), move AS (
+    INSERT INTO stock_moves
+        (ts, sku_id, lot_id, qty, from_location_id, to_location_id, reason, ref_type, ref_id, actor)
+    SELECT :now, :sku, :lot, :n, :loc, :tote, :reason, 'pick_line', :ref, :actor FROM take
+)
+SELECT
+    (SELECT count(*) FROM take),
+    (SELECT count(*) FROM pick_lines
+     WHERE batch_id = :bid AND status = 'open' AND id <> :lid),
+    (SELECT count(*) FROM pick_lines JOIN order_lines ON order_lines.id = pick_lines.order_line_id
+     WHERE pick_lines.batch_id = :bid AND pick_lines.status = 'open' AND pick_lines.id <> :lid
+       AND order_lines.order_id = :oid)
+"""
+)
 _INTO_TOTE = text(
     "INSERT INTO stock (location_id, sku_id, lot_id, qty, reserved) "
     "VALUES (:loc, :sku, :lot, :n, 0) "
@@ -161,8 +200,12 @@ _INTO_TOTE = text(
 
 def take_reserved(connection: Connection, line_id: int, stock_id: int, qty: int) -> None:
     """Take `qty` off the reserved stock row; 409 saying whether reservation or stock fell short."""
-    if connection.execute(_TAKE, {"sid": stock_id, "n": qty}).rowcount == 1:
-        return
+    if connection.execute(_TAKE, {"sid": stock_id, "n": qty}).rowcount != 1:
+        _refuse(connection, line_id, stock_id, qty)
+
+
+def _refuse(connection: Connection, line_id: int, stock_id: int, qty: int) -> None:
+    """409: the reservation or the stock on the shelf no longer covers `qty`."""
     on_hand, reserved = connection.execute(_STOCK_ROW, {"sid": stock_id}).one()
     if reserved < qty:
         raise Conflict(f"reservation of pick line {line_id} no longer covers {qty}")
@@ -230,7 +273,58 @@ def record_pick(
     connection.execute(_ORDER_LINE, {"olid": line.order_line_id, "n": qty})
 
 
-def open_counts(connection: Connection, batch_id: int, order_id: int) -> tuple[int, int]:
-    """Open lines left in a batch, and of one order in it."""
-    in_batch, of_order = connection.execute(_OPEN, {"bid": batch_id, "oid": order_id}).one()
+def open_counts(
+    connection: Connection, batch_id: int, order_id: int, line_id: int
+) -> tuple[int, int]:
+    """Open lines left in a batch besides `line_id`, and how many of them are of one order."""
+    values = {"bid": batch_id, "oid": order_id, "lid": line_id}
+    in_batch, of_order = connection.execute(_OPEN, values).one()
     return int(in_batch), int(of_order)
+
+
+def write_pick(
+    connection: Connection,
+    line_id: int,
+    line: Row[Any],
+    qty: int,
+    tote_id: int,
+    actor: str,
+    now: datetime,
+) -> tuple[int, int] | None:
+    """Every write of picking `qty`; when that finishes the line, what is left open (see above).
+
+    On PostgreSQL one statement (data-modifying CTEs, each row change conditional on the stock
+    update), so a confirm costs one round trip for its writes instead of six; elsewhere the
+    same changes one statement at a time.
+    """
+    done = line.qty_picked + qty == line.qty
+    values = {
+        "n": qty,
+        "sid": line.stock_id,
+        "rid": line.reservation_id,
+        "lid": line_id,
+        "picked": line.qty_picked + qty,
+        "st": "picked" if done else "open",
+        "by": actor if done else None,
+        "at": now if done else None,
+        "olid": line.order_line_id,
+        "tote": tote_id,
+        "sku": line.sku_id,
+        "lot": line.lot_id,
+        "loc": line.location_id,
+        "now": now,
+        "reason": MoveReason.PICK.value,
+        "ref": str(line_id),
+        "actor": actor,
+        "bid": line.batch_id,
+        "oid": line.order_id,
+    }
+    if connection.dialect.name == "postgresql":
+        taken, in_batch, of_order = connection.execute(_PICK_PG, values).one()
+        if not taken:
+            _refuse(connection, line_id, line.stock_id, qty)
+        return (int(in_batch), int(of_order)) if done else None
+    take_reserved(connection, line_id, line.stock_id, qty)
+    move_to_tote(connection, line_id, line, qty, tote_id, actor, now)
+    record_pick(connection, line_id, line, qty, done, actor, now)
+    return open_counts(connection, line.batch_id, line.order_id, line_id) if done else None

@@ -155,6 +155,37 @@ def test_short_pick_creates_backorder_and_recount(client: TestClient, sup: dict[
         assert [(t.reason, t.status) for t in tasks] == [("short pick: damaged", "open")]
 
 
+def test_confirm_of_stock_moved_away_meanwhile_is_refused_and_changes_nothing(
+    client: TestClient, sup: dict[str, str]
+) -> None:
+    shelve(client, sup, MUG.code, 5, "A02-B02")
+    client.post("/api/v1/orders", json=order("W-9", [(MUG.code, 4)]), headers=sup)
+    client.post("/api/v1/outbound/allocate", json={}, headers=sup)
+    client.post("/api/v1/outbound/waves", json={}, headers=sup)
+    scrapped = {
+        "site": "wh1",
+        "sku": MUG.code,
+        "qty": 3,
+        "from_location": "A02-B02",
+        "to_location": "V-SCRAP",
+        "reason": "adjustment",
+        "note": "broken",
+    }
+    assert client.post("/api/v1/stock/moves", json=scrapped, headers=sup).status_code == 201
+    operator = sign_in(client, "operator")
+    line = client.get("/api/v1/picking/next", headers=operator).json()["lines"][0]
+    body = {"location": line["location"], "item": line["sku"], "qty": 4}
+    refused = client.post(
+        f"/api/v1/picking/lines/{line['id']}/confirm", json=body, headers=operator
+    )
+    assert refused.status_code == 409 and "holds only 2" in refused.json()["detail"]
+    after = client.get("/api/v1/picking/next", headers=operator).json()["lines"][0]
+    assert (after["status"], after["qty_picked"]) == ("open", 0)
+    shelf = client.get("/api/v1/stock", params={"location": "A02-B02"}, headers=sup).json()
+    assert shelf[0]["qty"] == 2
+    assert stock_equals_ledger(client, sup)
+
+
 def test_exception_queue_and_supervisor_actions(client: TestClient, sup: dict[str, str]) -> None:
     shelve(client, sup, TEA.code, 5, "A01-B03")
     bad_address = order(
