@@ -6,7 +6,8 @@ the controller's device (`kind: opcua_agv` on an edge agent), stored and publish
 answers with the command result. Calls of one vehicle go one after the other (the next is sent
 when the previous one has its result); vehicles do not wait for each other. State comes back as
 the `agv.state` events the edge uplinks: central's ingest keeps them in `device_events`, and
-this module reads the newest one of every vehicle every `poll_s` and hands it to the link.
+this module reads the newest one of every vehicle every `poll_s` and hands it to the link,
+and the newest `device.status` of the controller (offline: its vehicles are CONNECTIONBROKEN).
 Slower than calling the controller from this process (a command round trip, the uplink batch
 delay and the ingest commit), which the fleet's release rule absorbs: vehicles only wait longer.
 """
@@ -30,6 +31,7 @@ from central.stations.manager import ArmCommands
 logger = logging.getLogger(__name__)
 
 AGV_STATE = "agv.state"
+DEVICE_STATUS = "device.status"
 _Item = tuple[str, dict[str, Any], Callable[[bool], None]] | None
 
 
@@ -58,6 +60,7 @@ class EdgeController:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._seen: dict[str, tuple[Any, ...]] = {}
+        self._online: bool | None = None  # the controller, as its edge last reported it
 
     def start(self) -> None:
         """Start reading states (call workers start with their first call)."""
@@ -120,6 +123,12 @@ class EdgeController:
     def _read_states(self) -> None:
         fresh: list[dict[str, Any]] = []
         with transaction(self._sessions) as session:
+            status = session.scalars(
+                select(DeviceEvent.data)
+                .where(DeviceEvent.type == DEVICE_STATUS, DeviceEvent.source == self.device)
+                .order_by(DeviceEvent.ts.desc(), DeviceEvent.seq.desc(), DeviceEvent.idx.desc())
+                .limit(1)
+            ).first()
             for serial in self.serials:
                 row = session.execute(
                     select(
@@ -140,5 +149,11 @@ class EdgeController:
                 if self._seen.get(serial) != key:
                     self._seen[serial] = key
                     fresh.append(dict(row[0]))
+        online = bool(status.get("online")) if isinstance(status, dict) else None
+        if online is not None and online != self._online:
+            changed = self._online is not None or not online
+            self._online = online
+            if changed:
+                self.link.on_controller(online)
         for data in fresh:
             self.link.on_agv_state(data)

@@ -110,11 +110,21 @@ def test_opcua_agvs_driven_through_the_edge_finish_tasks(postgres_url: str, tmp_
                                 Command.target == CONTROLLER
                             )
                         ).all()
+                    controller.stop()  # the edge reports its device offline
+                    viewer = sign_in(api, "viewer")
+
+                    def vehicles() -> list[dict[str, object]]:
+                        return list(api.get("/api/v1/fleet/vehicles", headers=viewer).json())
+
+                    offline = wait_for(
+                        lambda: all(v["status"] == "offline" for v in vehicles()), 20
+                    )
                 finally:
                     edge.stop()
     finally:
         controller.stop()
     assert {done[i]["vehicle"] for i in ids} <= set(homes)
+    assert offline, "the controller's vehicles were not marked offline"
     assert failed == [[]]
     assert find_conflicts(controller.trajectories, controller.now()) == []
     assert sum(len(t.moves) for t in controller.trajectories.values()) > 6
