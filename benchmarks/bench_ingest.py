@@ -53,9 +53,10 @@ def _client(broker: LocalBroker, user: str, client_id: str, clean: bool = True) 
     return c
 
 
-def raw_ceiling(folder: Path, messages: int) -> dict[str, Any]:
-    """Publisher process -> Mosquitto -> paho subscriber, QoS 0, the whole path's read messages
-    (one read each) from the same publisher code (simulators.devices.read_stream)."""
+def raw_ceiling(folder: Path, messages: int, qos: int = 0) -> dict[str, Any]:
+    """Publisher process -> Mosquitto -> paho subscriber at `qos` (the ceiling of the issue is
+    QoS 0), the whole path's read messages (one read each) from the same publisher code
+    (simulators.devices.read_stream)."""
     with LocalBroker(folder, [BrokerAccount("central", CENTRAL)]) as broker:
         got = 0
         done = threading.Event()
@@ -73,7 +74,7 @@ def raw_ceiling(folder: Path, messages: int) -> dict[str, Any]:
         sub = _client(broker, "central", "raw-sub")
         sub.on_message = on_message
         sub.connect(broker.host, broker.port)
-        sub.subscribe("whs/raw/#", qos=0)
+        sub.subscribe("whs/raw/#", qos=qos)
         sub.loop_start()
         password = broker.account("central").password
         plan = StreamPlan(
@@ -86,7 +87,7 @@ def raw_ceiling(folder: Path, messages: int) -> dict[str, Any]:
             ),
             per_gate,
             1,
-            0,
+            qos,
         )
         proc, go, finished = start_publisher(plan)
         time.sleep(0.5)
@@ -102,6 +103,7 @@ def raw_ceiling(folder: Path, messages: int) -> dict[str, Any]:
         "messages": total,
         "received": got,
         "payload_bytes": len(reads_payload("gate-01", 1, 1, 1, datetime.now(UTC))),
+        "qos": qos,
         "publisher": "own process, 4 connections, payload built per message",
         "raw_msgs_per_s": round(got / elapsed),
     }
@@ -322,6 +324,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="whs-bench-") as tmp:
         folder = Path(tmp)
         raw = raw_ceiling(folder / "raw", sizes["raw"])
+        raw_qos1 = raw_ceiling(folder / "raw1", sizes["raw"] // 2, qos=1)
         with _pg_schema() as url:
             one = whole_path(folder / "one", url, sizes["one"], 1)
         with _pg_schema() as url:
@@ -341,6 +344,11 @@ def run(quick: bool = False) -> dict[str, Any]:
         "p99_ms": one["p99_ms"],
         "batched_events_per_s": batched["events_per_s"],
         "raw": raw,
+        # context, not the issue's ceiling: the same loop with QoS 1 (devices publish QoS 1)
+        "raw_qos1": raw_qos1,
+        "ratio_to_qos1_raw": round(one["messages_per_s"] / raw_qos1["raw_msgs_per_s"], 3)
+        if raw_qos1["raw_msgs_per_s"]
+        else 0.0,
         "one_read_per_message": one,
         "fifty_reads_per_message": batched,
         "max_queued_messages": {"mosquitto_default_1000": default, "ours_1000000": ours},
