@@ -39,7 +39,7 @@ from simulators.warehouse.traffic import FloorTraffic
 SAMPLE_S = 300.0  # queue and utilisation samples every 5 simulated minutes
 BIN_S = 900.0  # throughput in 15-minute bins
 DISPATCH_WINDOW = 40  # the oldest tasks considered in one AGV assignment
-DOCK_STATIONS = 1  # station positions at the dock where AGVs take inbound pallets
+DOCK_STATIONS = 3  # station positions (3 bays each) at the dock where AGVs take pallets
 
 
 class _QuietScale(ScaleModel):

@@ -4,18 +4,18 @@ Every AGV move is planned by `central.fleet.traffic.Traffic` (space-time A* arou
 reservations of every other vehicle, the planner central's fleet manager runs) on a graph of
 the floor at AGV resolution (`cell_m`, ~1.5 m): the cross-aisles and two side main aisles are
 two-lane roads of one-way lanes (lane A runs anticlockwise round the floor, lane B clockwise,
-an AGV may change lane or turn round at any node), and the picker aisles are single-lane
-dead-end spurs an AGV enters from the nearer cross-aisle only to serve a pick face there, and
-leaves the same way (no through traffic in picker aisles). Dead-end bays hang off the lanes:
-rack faces on either side of every spur node, reserve bays behind the back cross-aisle, and in
-front of the front one the goods-to-person storage (AGV rack rows, one bay per column) and
-station bays (arm stations and the dock; three per station: at it and two queueing). A move
-ends in a bay, where the AGV leaves the graph to handle its load (bays hold any number of AGVs;
-the lanes are what is shared) and comes back onto the bay's node when that is free. The planner
-gives a goal to one vehicle at a time, so a move takes the nearest of a few bays near its
-target that no other vehicle is heading for. A move that finds no conflict-free plan waits and
-asks again; driven paths are checked for vertex and swap conflicts. `glide` drives the same
-graph without other vehicles (free flow).
+an AGV may change lane or turn round at any node), and the picker aisles are single-lane dead-
+end spurs an AGV enters from the nearer cross-aisle only to serve a pick face there, and leaves
+the same way (no through traffic in picker aisles). Dead-end bays hang off the lanes: rack
+faces on either side of every spur node, reserve bays (two per node) behind the back cross-
+aisle, and in front of the front one the goods-to-person storage (AGV rack rows, two bays per
+node) and station bays (arm stations and the dock; three per station: at it and two queueing).
+A move ends in a bay, where the AGV leaves the graph to handle its load (bays hold any number
+of AGVs; the lanes are what is shared) and comes back onto the bay's node when that is free.
+The planner gives a goal to one vehicle at a time, so a move takes the nearest of a few bays
+near its target that no other vehicle is heading for. A move that finds no conflict-free plan
+waits and asks again; driven paths are checked for vertex and swap conflicts. `glide` drives
+the same graph without other vehicles (free flow).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ CELL_M = 1.5  # target node spacing on the AGV lanes: the planner's one-step gap
 MAX_EXPANSIONS = 4_000  # per search; a harder move waits and asks again
 MAX_BACKOFF_STEPS = 8  # a move whose search failed asks again 2, 4, then 8 steps later
 NEAR_ROWS = 2  # a pick-face move may end up to this many nodes from its location
+RACK_SLOTS = 2  # reserve and goods-to-person bays per node: two rack positions an AGV serves
 STATION_SLOTS = 3  # bays per station position: one at the station, two queueing for it
 
 
@@ -169,8 +170,9 @@ class FloorTraffic:
             for slot in range(STATION_SLOTS):
                 node("station", self.column(a), slot)
         for i in range(1, cols - 1):
-            node("reserve", i, back_row)
-            node("store", i, front)
+            for slot in range(RACK_SLOTS):
+                node("reserve", i, slot)
+                node("store", i, slot)
         self._ids, self._half = ids, half
         links: list[list[int]] = [[] for _ in range(len(ids))]
 
@@ -208,8 +210,9 @@ class FloorTraffic:
                     both(ids[("station", self.column(a), slot)], ids[(lane, self.column(a), front)])
         for i in range(1, cols - 1):
             for lane in "AB":
-                both(ids[("reserve", i, back_row)], ids[(lane, i, back_row)])
-                both(ids[("store", i, front)], ids[(lane, i, front)])
+                for slot in range(RACK_SLOTS):
+                    both(ids[("reserve", i, slot)], ids[(lane, i, back_row)])
+                    both(ids[("store", i, slot)], ids[(lane, i, front)])
         grid = LaneGrid(np.ones((1, len(ids)), dtype=bool), tuple(tuple(v) for v in links))
         self.traffic = _CachedTraffic(grid, MAX_EXPANSIONS)
         self.node = [0] * agvs
@@ -235,13 +238,13 @@ class FloorTraffic:
         """A rack-face bay beside a picker aisle's node, on side 0 or 1."""
         return self._ids[(f"bay{side}", self.column(aisle), row)]
 
-    def reserve_bay(self, column: int) -> int:
+    def reserve_bay(self, column: int, slot: int = 0) -> int:
         """An AGV storage bay behind the back cross-aisle (columns 1 .. columns-2)."""
-        return self._ids[("reserve", column, self.cross[-1])]
+        return self._ids[("reserve", column, slot)]
 
-    def store_bay(self, column: int) -> int:
+    def store_bay(self, column: int, slot: int = 0) -> int:
         """A goods-to-person storage bay (AGV rack row) in front of the front cross-aisle."""
-        return self._ids[("store", column, self.cross[0])]
+        return self._ids[("store", column, slot)]
 
     def station_bay(self, aisle: int, slot: int = 0) -> int:
         """A station bay in front of the front cross-aisle (depot and dock use them): slot 0
@@ -269,11 +272,13 @@ class FloorTraffic:
 
     def reserve_bays(self, aisle: int) -> list[int]:
         """Reserve bays behind an aisle and its neighbours, nearest first."""
-        return [self.reserve_bay(c) for c in self._near_columns(aisle)]
+        near = self._near_columns(aisle)
+        return [self.reserve_bay(c, slot) for slot in range(RACK_SLOTS) for c in near]
 
     def store_bays(self, aisle: int) -> list[int]:
         """Goods-to-person storage bays in front of an aisle and its neighbours, nearest first."""
-        return [self.store_bay(c) for c in self._near_columns(aisle)]
+        near = self._near_columns(aisle)
+        return [self.store_bay(c, slot) for slot in range(RACK_SLOTS) for c in near]
 
     def station_bays(self, aisle: int, stations: int | None = None) -> list[int]:
         """Bays of the `stations` station positions nearest to an aisle (all if None): every
