@@ -609,6 +609,8 @@ class WarehouseSim:
         shortest way on the same lanes as if alone."""
         assert self.floor is not None
         goals = self._goals_of(to)
+        if to >= self.n_loc:  # stations, storage and reserve bays serve alike: nearest first
+            goals = self.floor.nearest_first(self.floor.node[agv], goals)
         if self.sc.resources.agvs.traffic:
             moves = yield from self.floor.drive(agv, goals)
         else:

@@ -292,6 +292,10 @@ class FloorTraffic:
         """Fewest steps from a node to another along the lanes, alone on the floor."""
         return self.traffic.steps(start, goal)
 
+    def nearest_first(self, start: int, goals: Sequence[int]) -> list[int]:
+        """Goals by steps from `start`, fewest first (ties keep their order)."""
+        return sorted(goals, key=lambda g: self.traffic.steps(start, g))
+
     def place(self, agv: int, node: int) -> None:
         """Put an AGV in a bay (its start)."""
         self.node[agv] = node
