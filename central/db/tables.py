@@ -401,6 +401,7 @@ class PickLine(Base):
     short_reason: Mapped[str | None] = mapped_column(String(64))
     done_by: Mapped[str | None] = mapped_column(String(64))
     done_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    picker: Mapped[str | None] = mapped_column(String(64))  # "arm:<station>": not for handhelds
 
 
 class CountTask(Base):

@@ -60,7 +60,7 @@ def batch_public(session: Session, batch: PickBatch) -> BatchPublic:
             qty=ln.qty,
             qty_picked=ln.qty_picked,
             tote=ln.tote,
-            status=ln.status,
+            status=ln.picker if ln.picker and ln.status == "open" else ln.status,  # arm:<id>
         )
         for ln, loc, sku, name, gtin, lot in rows
     ]
@@ -170,9 +170,9 @@ def short(line_id: int, body: ShortIn, session: SessionDep, principal: Operator)
 
 
 @router.post("/picking/lines/{line_id}/skip", response_model=PickLinePublic)
-def skip(line_id: int, session: SessionDep, _: Operator) -> PickLinePublic:
+def skip(line_id: int, session: SessionDep, principal: Operator) -> PickLinePublic:
     """Move a line to the end of its batch."""
-    return _line_public(session, picking.skip(session, line_id))
+    return _line_public(session, picking.skip(session, line_id, principal.name))
 
 
 def _line_public(session: Session, line: PickLine) -> PickLinePublic:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from firmware_interfaces.epc import EpcError, decode_sgtin96
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from central.common.clock import utcnow
@@ -86,12 +86,30 @@ class PickedLine:
     status: str
 
 
-def _line(session: Session, line_id: int) -> PickLine:
+# An open line a handheld may be offered: not handed to a robot arm (`picker` "arm:<station>").
+HANDHELD_LINE = and_(PickLine.status == "open", PickLine.picker.is_(None))
+
+
+def has_handheld_lines() -> ColumnElement[bool]:
+    """True for a batch (correlated to `PickBatch`) with an open line for handhelds."""
+    return exists().where(PickLine.batch_id == PickBatch.id, HANDHELD_LINE)
+
+
+def check_picker(line_id: int, picker: str | None, actor: str) -> None:
+    """A line handed to an arm is confirmed by that arm only, other lines by people only."""
+    if picker is not None and actor != picker:
+        raise Conflict(f"pick line {line_id} is handed to robot {picker}: it is not picked by hand")
+    if picker is None and actor.startswith("arm:"):
+        raise Conflict(f"pick line {line_id} is not handed to a robot arm")
+
+
+def _line(session: Session, line_id: int, actor: str) -> PickLine:
     line = session.get(PickLine, line_id, with_for_update=True)
     if line is None:
         raise NotFound(f"no pick line {line_id}")
     if line.status != "open":
         raise Conflict(f"pick line {line_id} is {line.status} already")
+    check_picker(line_id, line.picker, actor)
     return line
 
 
@@ -153,6 +171,7 @@ def confirm_pick(
         raise NotFound(f"no pick line {line_id}")
     if row.status != "open":
         raise Conflict(f"pick line {line_id} is {row.status} already")
+    check_picker(line_id, row.picker, actor)
     if location_scan.strip().upper() != row.location.upper():
         raise WrongScan(f"wrong location: scanned {location_scan!r}, go to {row.location}")
     if not scan_matches_item(item_scan, picking_sql.Item(row.sku, row.gtin)):
@@ -194,7 +213,7 @@ def _close_done(session: Session, batch_id: int, order_id: int, left: tuple[int,
 
 def short_pick(session: Session, line_id: int, found: int, reason: str, actor: str) -> PickLine:
     """Pick what is there; the rest becomes a backorder and the location gets a recount task."""
-    line = _line(session, line_id)
+    line = _line(session, line_id, actor)
     remaining = line.qty - line.qty_picked
     if not 0 <= found < remaining:
         raise InvalidInput(f"a short pick finds between 0 and {remaining - 1}")
@@ -236,9 +255,9 @@ def short_pick(session: Session, line_id: int, found: int, reason: str, actor: s
     return line
 
 
-def skip(session: Session, line_id: int) -> PickLine:
+def skip(session: Session, line_id: int, actor: str = "") -> PickLine:
     """Put a line at the end of its batch (the picker comes back to it)."""
-    line = _line(session, line_id)
+    line = _line(session, line_id, actor)
     last = (
         session.scalar(select(func.max(PickLine.seq)).where(PickLine.batch_id == line.batch_id))
         or 0
@@ -267,15 +286,20 @@ def _finish(session: Session, line: PickLine, status: str, actor: str) -> None:
 
 
 def next_batch_for(session: Session, user: str) -> PickBatch | None:
-    """The batch a picker is working on, else the oldest open one (claimed for them)."""
+    """The batch a picker is working on, else the oldest open one (claimed for them).
+
+    Only batches with a line left for people count: lines handed to robot arms are theirs.
+    """
     mine = session.scalar(
-        select(PickBatch).where(PickBatch.assignee == user, PickBatch.status == "open").limit(1)
+        select(PickBatch)
+        .where(PickBatch.assignee == user, PickBatch.status == "open", has_handheld_lines())
+        .limit(1)
     )
     if mine:
         return mine
     batch = session.scalar(
         select(PickBatch)
-        .where(PickBatch.assignee.is_(None), PickBatch.status == "open")
+        .where(PickBatch.assignee.is_(None), PickBatch.status == "open", has_handheld_lines())
         .order_by(PickBatch.id)
         .limit(1)
         .with_for_update(skip_locked=True)

@@ -68,6 +68,7 @@ LINE = (
         LINES.c.qty_picked,
         LINES.c.tote,
         LINES.c.status,
+        LINES.c.picker,
         LINES.c.sku_id,
         LINES.c.lot_id,
         LINES.c.location_id,

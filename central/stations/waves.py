@@ -4,8 +4,11 @@ A zone is served by a robot-arm station when the fleet configuration says so (`A
 zone code, the arm's device id, the AGV node of its pick station and the pack station its
 totes go to). `WaveArms.step()` (every second in `whs central serve`):
 
-1. every open pick line of a released wave whose location is in such a zone becomes a station
-   pick task (source `pick_line:<id>`, unique, so a line is fed once, across restarts too);
+1. every open pick line of a released wave whose location is in such a zone, and that nobody
+   has started by hand, is handed to the arm (`pick_lines.picker` = `arm:<station>`, so handhelds
+   are neither offered it nor may confirm it) and becomes a station pick task (source
+   `pick_line:<id>`, unique, so a line is fed once, across restarts too); a cancelled arm task
+   gives its line back to the handhelds;
 2. a pick task done by the arm confirms its pick line (`central.outbound.picking.confirm_pick`
    as actor `arm:<station>`: the stock moves from the location into the tote);
 3. once every arm task of a tote at a station is done, one tote transport task carries the
@@ -19,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import String, cast, select, update
+from sqlalchemy import String, cast, exists, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from central.common.errors import DomainError
@@ -71,6 +74,7 @@ class WaveArms:
         if not self._zones:
             return
         self.feed()
+        self.give_back()
         self.confirm()
         self.send_totes()
 
@@ -87,6 +91,8 @@ class WaveArms:
                 .where(
                     Wave.status == "released",
                     PickLine.status == "open",
+                    PickLine.qty_picked == 0,
+                    or_(PickLine.picker.is_(None), PickLine.picker.like("arm:%")),
                     Zone.code.in_(list(self._zones)),
                 )
                 .order_by(PickLine.batch_id, PickLine.seq)
@@ -102,12 +108,48 @@ class WaveArms:
             if source in known:
                 continue
             station = self._zones[zone].station
+            if not self._claim(line_id, f"arm:{station}"):
+                continue  # a handheld started it meanwhile
             self._stations.add_task(station, sku, qty, tote, source=source)
             added += 1
             logger.info(
                 "pick line %s (%s x%d into %s) goes to arm %s", line_id, sku, qty, tote, station
             )
         return added
+
+    def _claim(self, line_id: int, picker: str) -> bool:
+        """Hand an untouched open line to an arm, atomically against a handheld's confirm."""
+        with transaction(self._sessions) as session:
+            result = session.execute(
+                update(PickLine)
+                .where(
+                    PickLine.id == line_id,
+                    PickLine.status == "open",
+                    PickLine.qty_picked == 0,
+                    or_(PickLine.picker.is_(None), PickLine.picker == picker),
+                )
+                .values(picker=picker)
+                .execution_options(synchronize_session=False)
+            )
+            return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    def give_back(self) -> int:
+        """Open lines whose arm task was cancelled go back to the handhelds."""
+        cancelled = exists().where(
+            StationTask.source == PREFIX + cast(PickLine.id, String),
+            StationTask.status == "cancelled",
+        )
+        with transaction(self._sessions) as session:
+            result = session.execute(
+                update(PickLine)
+                .where(PickLine.status == "open", PickLine.picker.like("arm:%"), cancelled)
+                .values(picker=None)
+                .execution_options(synchronize_session=False)
+            )
+            given: int = result.rowcount  # type: ignore[attr-defined]
+        if given:
+            logger.info("%d pick lines of cancelled arm tasks go back to handhelds", given)
+        return given
 
     def confirm(self) -> int:
         """Pick lines whose arm task is done are confirmed (stock moves into the tote)."""

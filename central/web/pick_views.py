@@ -161,7 +161,7 @@ def skip(
     must(user, OPERATE)
 
     def work(session: Session) -> str:
-        line = picking.skip(session, line_id)
+        line = picking.skip(session, line_id, user.name)
         location = session.get(Location, line.location_id)
         return location.code if location else ""
 

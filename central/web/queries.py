@@ -20,6 +20,7 @@ from central.db.tables import (
     Wave,
 )
 from central.orders.domain import OrderStatus
+from central.outbound.picking import HANDHELD_LINE, has_handheld_lines
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def my_batch(session: Session, user: str) -> PickBatch | None:
     """The open batch assigned to `user` (without claiming a new one)."""
     return session.scalar(
         select(PickBatch)
-        .where(PickBatch.assignee == user, PickBatch.status == "open")
+        .where(PickBatch.assignee == user, PickBatch.status == "open", has_handheld_lines())
         .order_by(PickBatch.id)
         .limit(1)
     )
@@ -70,7 +71,7 @@ def unclaimed_batches(session: Session) -> int:
     return (
         session.scalar(
             select(func.count(PickBatch.id)).where(
-                PickBatch.status == "open", PickBatch.assignee.is_(None)
+                PickBatch.status == "open", PickBatch.assignee.is_(None), has_handheld_lines()
             )
         )
         or 0
@@ -96,7 +97,7 @@ def current_line(session: Session, batch_id: int) -> LineView | None:
             .join(Location, PickLine.location_id == Location.id)
             .join(Sku, PickLine.sku_id == Sku.id)
             .join(Lot, PickLine.lot_id == Lot.id)
-            .where(PickLine.batch_id == batch_id, PickLine.status == "open")
+            .where(PickLine.batch_id == batch_id, HANDHELD_LINE)
             .order_by(PickLine.seq)
             .limit(1)
         )

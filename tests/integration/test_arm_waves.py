@@ -10,9 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from central.db.tables import PickLine, StationTask
+from central.common.errors import Conflict
+from central.db.tables import Location, PickLine, Site, StationTask
 from central.fleet.domain import TaskKind
 from central.fleet.layout import PACK, PICK, generate_layout
+from central.inventory.service import create_zone
+from central.outbound.picking import confirm_pick
 from central.seed import DEMO_SKUS
 from central.stations.manager import Outcome, StationManager
 from central.stations.store import SqlPickTaskStore
@@ -105,3 +108,68 @@ def test_a_released_wave_feeds_the_arm_and_its_tote_goes_to_packing(database_url
         view = sim.fleet.task_view(transports[0])
         assert view["status"] == "done"
         assert (view["source"], view["dest"]) == (pick_node, pack_node)
+
+
+def test_a_line_handed_to_the_arm_is_not_picked_by_hand_and_back_once_cancelled(
+    database_url: str,
+) -> None:
+    with api_client(settings_for(database_url)) as client:
+        sessions = client.app.state.container.sessions  # type: ignore[attr-defined]
+        sup = sign_in(client, "supervisor")
+        shelve(client, sup, TEA.code, 10, "A02-B05", lot="L1")
+        shelve(client, sup, MUG.code, 10, "A04-B09")
+        with sessions.begin() as session:  # A02-B05 is in the arm's zone, A04-B09 is not
+            shelf = session.scalars(select(Location).where(Location.code == "A02-B05")).one()
+            site = session.get(Site, shelf.site_id)
+            assert site is not None
+            shelf.zone_id = create_zone(session, site, "ARM", "Arm cell").id
+        body = order("ARM-2", [(TEA.code, 3), (MUG.code, 2)])
+        order_id = client.post("/api/v1/orders", json=body, headers=sup).json()["order"]["id"]
+        client.post("/api/v1/outbound/allocate", json={}, headers=sup)
+        assert client.post("/api/v1/outbound/waves", json={}, headers=sup).status_code == 201
+
+        stations = StationManager(ArmThatPicks(), store=SqlPickTaskStore(sessions))
+        feeder = WaveArms(
+            sessions, stations, [ArmZone("ARM", "arm-01", "c1_0", "c2_0")], lambda: None
+        )
+        assert feeder.feed() == 1
+        (arm_task,) = stations.tasks()
+        assert (arm_task.sku, arm_task.qty) == (TEA.code, 3)
+
+        # the handheld's batch shows the tea line as the arm's; confirming it by hand is refused
+        picker = sign_in(client, "operator")
+        batch = client.get("/api/v1/picking/next", headers=picker).json()
+        lines = {ln["sku"]: ln for ln in batch["lines"]}
+        assert lines[TEA.code]["status"] == "arm:arm-01"
+        assert lines[MUG.code]["status"] == "open"
+        tea = {"location": "A02-B05", "item": TEA.code, "qty": 3}
+        refused = client.post(
+            f"/api/v1/picking/lines/{lines[TEA.code]['id']}/confirm", json=tea, headers=picker
+        )
+        assert refused.status_code == 409
+        assert "robot arm:arm-01" in refused.json()["detail"]
+        skip = client.post(f"/api/v1/picking/lines/{lines[TEA.code]['id']}/skip", headers=picker)
+        assert skip.status_code == 409
+        # and the arm may not confirm the line the handheld picks (vice versa)
+        with pytest.raises(Conflict, match="not handed to a robot arm"), sessions.begin() as s:
+            confirm_pick(s, lines[MUG.code]["id"], "A04-B09", MUG.code, 2, "arm:arm-01")
+        mug = {"location": "A04-B09", "item": MUG.code, "qty": 2}
+        done = client.post(
+            f"/api/v1/picking/lines/{lines[MUG.code]['id']}/confirm", json=mug, headers=picker
+        )
+        assert done.status_code == 200, done.text
+        # only the arm's line is left: no batch for handhelds
+        assert client.get("/api/v1/picking/next", headers=picker).json() is None
+
+        # a supervisor cancels the arm task: the line goes back to the handhelds
+        stations.cancel(arm_task.id)
+        feeder.step()
+        assert feeder.feed() == 0  # not handed to the arm again
+        batch = client.get("/api/v1/picking/next", headers=picker).json()
+        assert {ln["sku"]: ln["status"] for ln in batch["lines"]}[TEA.code] == "open"
+        again = client.post(
+            f"/api/v1/picking/lines/{lines[TEA.code]['id']}/confirm", json=tea, headers=picker
+        )
+        assert again.status_code == 200, again.text
+        viewer = sign_in(client, "viewer")
+        assert client.get(f"/api/v1/orders/{order_id}", headers=viewer).json()["status"] == "picked"
