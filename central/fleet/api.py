@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
 from central.auth.domain import OPERATE, READ, SUPERVISE, Principal
 from central.deps import require
-from central.fleet.domain import TaskKind
-from central.fleet.manager import FleetManager
+from central.fleet.domain import TaskKind, TaskStatus
+from central.fleet.manager import FleetManager, TaskStateError
 
 router = APIRouter(prefix="/api/v1/fleet", tags=["fleet"])
 
@@ -64,10 +64,57 @@ def vehicles(
     return list(fleet.snapshot()["vehicles"])
 
 
+class Recovered(BaseModel):
+    node: str = Field(description="nodeId where the load is now (taken off the vehicle)")
+
+
 @router.get("/tasks")
-def tasks(fleet: FleetDep, _: Annotated[Principal, Depends(require(READ))]) -> list[dict[str, Any]]:
-    """Every transport task with its status and the vehicles that worked on it."""
-    return list(fleet.snapshot()["tasks"])
+def tasks(
+    fleet: FleetDep,
+    response: Response,
+    _: Annotated[Principal, Depends(require(READ))],
+    task_status: TaskStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[dict[str, Any]]:
+    """Transport tasks newest first, across restarts (the stored history); the total matching
+    is in the `X-Total-Count` header."""
+    total, page = fleet.history(task_status.value if task_status else None, limit, offset)
+    response.headers["X-Total-Count"] = str(total)
+    return page
+
+
+@router.post("/tasks/{task_id}/recover")
+def recover(
+    task_id: str,
+    body: Recovered,
+    fleet: FleetDep,
+    _: Annotated[Principal, Depends(require(SUPERVISE))],
+) -> dict[str, Any]:
+    """The load of a task that needs recovery is at `node` now: a vehicle fetches it there."""
+    try:
+        fleet.layout.cell_of(body.node)
+    except KeyError as exc:
+        raise HTTPException(422, f"node {body.node!r} is not a free cell of the AGV map") from exc
+    try:
+        return fleet.task_view(fleet.recover(task_id, body.node))
+    except KeyError as exc:
+        raise HTTPException(404, f"no fleet task {task_id}") from exc
+    except TaskStateError as exc:
+        raise HTTPException(409, str(exc)) from exc
+
+
+@router.post("/tasks/{task_id}/cancel")
+def cancel(
+    task_id: str, fleet: FleetDep, _: Annotated[Principal, Depends(require(SUPERVISE))]
+) -> dict[str, Any]:
+    """Drop a task that is pending or needs recovery (its load is dealt with by hand)."""
+    try:
+        return fleet.task_view(fleet.cancel(task_id))
+    except KeyError as exc:
+        raise HTTPException(404, f"no fleet task {task_id}") from exc
+    except TaskStateError as exc:
+        raise HTTPException(409, str(exc)) from exc
 
 
 @router.post("/tasks", status_code=201)

@@ -23,6 +23,8 @@ class TaskStatus(StrEnum):
     CARRYING = "carrying"
     DONE = "done"
     FAILED = "failed"
+    NEEDS_RECOVERY = "needs_recovery"  # its vehicle dropped out carrying the load
+    CANCELLED = "cancelled"
 
 
 class VehicleStatus(StrEnum):
@@ -34,6 +36,7 @@ class VehicleStatus(StrEnum):
     OFFLINE = "offline"
     BLOCKED = "blocked"
     STALE = "stale"  # online but silent, or driving without progress: taken out of service
+    ERROR = "error"  # reports a FATAL error: taken out of service until it is cleared
 
 
 @dataclass
@@ -55,6 +58,7 @@ class TransportTask:
     created_at: datetime | None = None  # wall clock, UTC
     assigned_at: datetime | None = None
     done_at: datetime | None = None
+    alarm: str | None = None  # why it needs a supervisor (status needs_recovery)
 
 
 @dataclass

@@ -37,6 +37,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+class TaskStateError(Exception):
+    """The task is not in a state that allows this action."""
+
+
 @dataclass(frozen=True)
 class FleetConfig:
     """Timing and policies of the fleet."""
@@ -168,9 +172,57 @@ class FleetManager:
                 self.tasks[task.id] = task
                 self._dirty.add(task.id)
                 restored += 1
+                if r["status"] == TaskStatus.NEEDS_RECOVERY.value:  # the load is still out there
+                    task.status, task.vehicle = TaskStatus.NEEDS_RECOVERY, r["vehicle"]
+                    task.alarm = f"load {task.load_id} was left on vehicle {r['vehicle']}"
+                    self._log(task.id, "restored, still needs recovery")
+                    continue
                 self._log(task.id, f"restored (was {r['status']}), queued again")
             self._flush()
             return restored
+
+    def recover(self, task_id: str, node: str) -> TransportTask:
+        """The load of a task that needs recovery is at `node` now: carry it on from there."""
+        cell = self.layout.cell_of(node)  # KeyError: not on the map
+        with self._lock:
+            task = self._needing_recovery(task_id)
+            task.source, task.status, task.vehicle, task.alarm = (
+                cell,
+                TaskStatus.PENDING,
+                None,
+                None,
+            )
+            task.created_s = self.clock()
+            self._dirty.add(task.id)
+            self._log(task.id, f"load {task.load_id} recovered at {node}: a new leg from there")
+            self._flush()
+            return task
+
+    def cancel(self, task_id: str) -> TransportTask:
+        """Drop a task that is pending or needs recovery (the load is dealt with by hand)."""
+        with self._lock:
+            task = self.tasks.get(task_id)
+            if task is None:
+                raise KeyError(f"no task {task_id}")
+            if task.status not in (TaskStatus.PENDING, TaskStatus.NEEDS_RECOVERY):
+                raise TaskStateError(
+                    f"task {task_id} is {task.status.value}: it cannot be cancelled"
+                )
+            task.status, task.vehicle, task.alarm = TaskStatus.CANCELLED, None, None
+            task.done_s, task.done_at = self.clock(), self.wall()
+            self._unlock(task)
+            self._dirty.add(task.id)
+            self._log(task.id, "cancelled by a supervisor")
+            self._flush()
+            return task
+
+    def _needing_recovery(self, task_id: str) -> TransportTask:
+        task = self.tasks.get(task_id)
+        if task is None:
+            raise KeyError(f"no task {task_id}")
+        if task.status != TaskStatus.NEEDS_RECOVERY:
+            raise TaskStateError(f"task {task_id} is {task.status.value}, not needs_recovery")
+        return task
 
     def pause_all(self) -> None:
         """Every vehicle pauses (startPause); nothing new is released."""
@@ -254,7 +306,35 @@ class FleetManager:
                 "emergency_stop": self.estopped,
                 "vehicles": [self.vehicle_view(v) for v in self.vehicles.values()],
                 "tasks": [self.task_view(t) for t in self.tasks.values()],
+                "alarms": self.alarms(),
             }
+
+    def history(
+        self, status: str | None = None, limit: int = 100, offset: int = 0
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """Tasks newest first, from the store (every run) when there is one, else this run's:
+        how many match and one page; tasks of this run show their live state."""
+        self.save()
+        page = getattr(self.store, "page", None)
+        if page is None:
+            with self._lock:
+                views = [self.task_view(t) for t in reversed(list(self.tasks.values()))]
+            views = [v for v in views if not status or v["status"] == status]
+            return len(views), views[offset : offset + limit]
+        total, rows = page(status, limit, offset)
+        with self._lock:
+            live = {
+                r["id"]: self.task_view(self.tasks[r["id"]]) for r in rows if r["id"] in self.tasks
+            }
+        return total, [live.get(r["id"], {**r, "alarm": None}) for r in rows]
+
+    def alarms(self) -> list[dict[str, Any]]:
+        """Tasks waiting for a supervisor: a load left on a vehicle that dropped out."""
+        return [
+            {"task_id": t.id, "vehicle": t.vehicle, "load_id": t.load_id, "message": t.alarm}
+            for t in self.tasks.values()
+            if t.status == TaskStatus.NEEDS_RECOVERY
+        ]
 
     def vehicle_view(self, v: Vehicle) -> dict[str, Any]:
         """One vehicle as JSON."""
@@ -290,6 +370,7 @@ class FleetManager:
             "done_s": t.done_s,
             "created_at": t.created_at,
             "done_at": t.done_at,
+            "alarm": t.alarm,
         }
 
     def task_record(self, t: TransportTask) -> dict[str, Any]:
@@ -412,7 +493,14 @@ class FleetManager:
 
     def _requeue(self, v: Vehicle, why: str) -> None:
         task = self.tasks.get(v.task_id or "")
-        if task is not None and task.status not in (TaskStatus.DONE, TaskStatus.FAILED):
+        if task is not None and task.status == TaskStatus.CARRYING:
+            # the load is on the vehicle: restarting at the source would fetch nothing
+            task.status = TaskStatus.NEEDS_RECOVERY
+            task.alarm = f"load {task.load_id} is on vehicle {v.serial}: {why}"
+            self._dirty.add(task.id)
+            self._unlock(task)
+            self._log(task.id, f"needs recovery: {task.alarm}")
+        elif task is not None and task.status not in (TaskStatus.DONE, TaskStatus.FAILED):
             task.status = TaskStatus.PENDING
             task.vehicle = None
             self._dirty.add(task.id)
@@ -442,6 +530,12 @@ class FleetManager:
             v.position = (float(pos["x"]), float(pos["y"]))
         v.errors = [e["errorType"] for e in s.get("errors", [])]
         if not v.online:
+            return
+        fatal = [e["errorType"] for e in s.get("errors", []) if e.get("errorLevel") == "FATAL"]
+        if fatal and not v.stale:
+            v.stale = True  # out of service like a stale vehicle, shown as `error`
+            self._out_of_service(v, VehicleStatus.ERROR, f"FATAL error {', '.join(fatal)}")
+            self._cancel_stale(v)
             return
         if v.stale:
             self._stale_state(v, s)
@@ -498,10 +592,13 @@ class FleetManager:
             v.await_stop = True
 
     def _stale_state(self, v: Vehicle, s: dict[str, Any]) -> None:
-        """A stale vehicle reports: back in service once it stands still without an order."""
+        """A stale vehicle reports: back in service once it stands still without an order
+        (and without a FATAL error)."""
         if v.driving or s["nodeStates"]:
             if self.clock() - v.stale_cancel_s >= 1.0:
                 self._cancel_stale(v)  # it may have missed the first cancelOrder
+            return
+        if any(e.get("errorLevel") == "FATAL" for e in s.get("errors", [])):
             return
         try:
             cell = self.layout.cell_of(s["lastNodeId"])

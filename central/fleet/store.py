@@ -12,7 +12,7 @@ from central.common.clock import utcnow
 from central.db.engine import transaction
 from central.db.tables import FleetTask
 
-FINISHED = ("done", "failed")
+FINISHED = ("done", "failed", "cancelled")
 
 
 class TaskStore(Protocol):
@@ -22,7 +22,7 @@ class TaskStore(Protocol):
         """Insert or update these tasks."""
 
     def load_unfinished(self) -> list[dict[str, Any]]:
-        """Every task not done or failed, oldest first."""
+        """Every task not done, failed or cancelled, oldest first."""
 
     def highest_number(self) -> int:
         """The largest number of any stored task id (`T00042` -> 42), 0 if none."""
@@ -42,7 +42,7 @@ class SqlTaskStore:
                 session.merge(FleetTask(**record, updated_at=now))
 
     def load_unfinished(self) -> list[dict[str, Any]]:
-        """Every task not done or failed, oldest first."""
+        """Every task not done, failed or cancelled, oldest first."""
         with transaction(self._sessions) as session:
             rows = session.scalars(
                 select(FleetTask)
@@ -51,6 +51,25 @@ class SqlTaskStore:
             ).all()
             names = [c.name for c in FleetTask.__table__.columns if c.name != "updated_at"]
             return [{n: getattr(r, n) for n in names} for r in rows]
+
+    def page(self, status: str | None, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
+        """Stored tasks, newest first, optionally of one status: how many match, and one page."""
+        where = [FleetTask.status == status] if status else []
+        names = [c.name for c in FleetTask.__table__.columns if c.name != "updated_at"]
+        with transaction(self._sessions) as session:
+            total = session.scalar(select(func.count(FleetTask.id)).where(*where)) or 0
+            rows = session.scalars(
+                select(FleetTask)
+                .where(*where)
+                .order_by(
+                    FleetTask.created_at.desc(),
+                    func.length(FleetTask.id).desc(),
+                    FleetTask.id.desc(),
+                )
+                .limit(limit)
+                .offset(offset)
+            ).all()
+            return int(total), [{n: getattr(r, n) for n in names} for r in rows]
 
     def highest_number(self) -> int:
         """The largest number of any stored task id, 0 if none."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from central.fleet.domain import TaskKind, TaskStatus
 from central.fleet.layout import PACK, PICK, generate_layout
 from simulators.vda5050.inprocess import InProcessFleet
 from tests.helpers import api_client, settings_for, sign_in
@@ -37,3 +38,50 @@ def test_fleet_endpoints_serve_the_map_take_tasks_and_stop_the_fleet(sqlite_url:
         sim.run(300)
         task = client.get("/api/v1/fleet/tasks", headers=viewer).json()[0]
         assert task["status"] == "done" and task["load_id"] == "tote-9"
+
+
+def test_a_supervisor_recovers_a_load_left_on_a_vehicle_or_cancels_a_task(sqlite_url: str) -> None:
+    sim = InProcessFleet(generate_layout(3, stations=4), 3)
+    picks, packs = sim.layout.cells(PICK), sim.layout.cells(PACK)
+    node = sim.layout.node_id
+    task = sim.fleet.submit(TaskKind.TOTE, node(picks[0]), node(packs[1]), "tote-7")
+    while sim.fleet.tasks[task.id].status != TaskStatus.CARRYING:
+        sim.run(sim.env.now + 0.5)
+    carrier = task.vehicle or ""
+    sim.fleet.on_connection(carrier, "CONNECTIONBROKEN")  # its last will, tote on board
+    sim.run(sim.env.now + 1)
+    with api_client(settings_for(sqlite_url)) as client:
+        client.app.state.fleet = sim.fleet  # type: ignore[attr-defined]
+        viewer, operator = sign_in(client, "viewer"), sign_in(client, "operator")
+        supervisor = sign_in(client, "supervisor")
+        feed = client.get("/api/v1/fleet", headers=viewer).json()
+        assert [a["task_id"] for a in feed["alarms"]] == [task.id]
+        assert f"tote-7 is on vehicle {carrier}" in feed["alarms"][0]["message"]
+        held = client.get(
+            "/api/v1/fleet/tasks", params={"task_status": "needs_recovery"}, headers=viewer
+        )
+        assert [t["id"] for t in held.json()] == [task.id] and held.headers["X-Total-Count"] == "1"
+
+        url = f"/api/v1/fleet/tasks/{task.id}/recover"
+        spot = node(picks[2])  # the operator put the tote down at another pick station
+        assert client.post(url, json={"node": spot}, headers=operator).status_code == 403
+        bad = client.post(url, json={"node": "c999_1"}, headers=supervisor)
+        assert bad.status_code == 422 and "c999_1" in bad.json()["detail"]
+        missing = "/api/v1/fleet/tasks/T09999/recover"
+        assert client.post(missing, json={"node": spot}, headers=supervisor).status_code == 404
+        recovered = client.post(url, json={"node": spot}, headers=supervisor)
+        assert recovered.status_code == 200, recovered.text
+        assert recovered.json()["status"] == "pending" and recovered.json()["source"] == spot
+        again = client.post(url, json={"node": spot}, headers=supervisor)
+        assert again.status_code == 409 and "not needs_recovery" in again.json()["detail"]
+        assert client.get("/api/v1/fleet", headers=viewer).json()["alarms"] == []
+        sim.run(sim.env.now + 300)
+        done = sim.fleet.task_view(sim.fleet.tasks[task.id])
+        assert done["status"] == "done" and done["vehicle"] != carrier
+
+        # a queued task that nobody carries yet can be cancelled (no tick runs in between)
+        queued = sim.fleet.submit(TaskKind.TOTE, node(picks[1]), node(packs[0]), "tote-8")
+        cancel = f"/api/v1/fleet/tasks/{queued.id}/cancel"
+        assert client.post(cancel, headers=supervisor).json()["status"] == "cancelled"
+        twice = client.post(cancel, headers=supervisor)
+        assert twice.status_code == 409 and "cannot be cancelled" in twice.json()["detail"]

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from central.fleet.domain import TaskKind, TaskStatus
-from central.fleet.layout import HOME, PACK, PICK, Layout, generate_layout
+from central.fleet.layout import DOCK, HOME, PACK, PICK, RESERVE, Layout, generate_layout
 from central.fleet.manager import FleetConfig, FleetManager
 from edge.adapters.vda5050 import Vda5050Master
 from edge.config import BrokerConfig
@@ -128,6 +128,21 @@ def tote_tasks(fleet: Fleet, count: int) -> list[str]:
     return ids
 
 
+def pallet_tasks(fleet: Fleet, count: int) -> list[str]:
+    """Dock -> reserve: docks are far from the homes, so vehicles drive a while without a load."""
+    docks, reserves, node = (
+        fleet.layout.cells(DOCK),
+        fleet.layout.cells(RESERVE),
+        fleet.layout.node_id,
+    )
+    return [
+        fleet.manager.submit(
+            TaskKind.PALLET, node(docks[i % len(docks)]), node(reserves[i % len(reserves)])
+        ).id
+        for i in range(count)
+    ]
+
+
 def open_lane(fleet: Fleet, cell: int) -> bool:
     """A lane cell whose neighbours are lanes or walls: blocking it strands no station or home."""
     grid, layout = fleet.layout.grid, fleet.layout
@@ -158,27 +173,44 @@ def test_ten_agvs_complete_a_hundred_tasks_without_conflicts(tmp_path: Path) -> 
     assert sum(rejected) == 0 and master_rejects == []
 
 
-def test_a_vehicle_that_loses_its_link_is_marked_offline_and_its_task_is_finished_by_another(
+def test_a_vehicle_that_loses_its_link_with_a_tote_holds_its_task_until_the_tote_is_recovered(
     tmp_path: Path,
 ) -> None:
     with running_fleet(tmp_path, 6) as fleet:
         ids = tote_tasks(fleet, 12)
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:  # cut its link while it drives, away from stations
+        lost = None
+        while time.monotonic() < deadline:  # cut its link while it carries, away from stations
             v = fleet.manager.vehicles["agv03"]
             ahead = [v.cell, *fleet.manager.traffic.route("agv03")[:4]]
+            task = fleet.manager.tasks.get(v.task_id or "")
             if (
-                v.task_id
+                task
+                and task.status == TaskStatus.CARRYING
                 and v.driving
                 and len(ahead) == 5
                 and all(open_lane(fleet, c) for c in ahead)
             ):
+                lost = task.id
                 fleet.standins.drop_connection("agv03")
                 break
             time.sleep(0.01)
-        while fleet.manager.vehicles["agv03"].online and time.monotonic() < deadline:
-            time.sleep(0.1)
+        assert lost is not None
+        while fleet.manager.tasks[lost].status != TaskStatus.NEEDS_RECOVERY:
+            assert time.monotonic() < deadline, "the task of the lost vehicle was not held"
+            time.sleep(0.05)
         offline_view = fleet.master.view("agv03").connection
+        alarms = fleet.manager.snapshot()["alarms"]
+        time.sleep(1)  # 40 s at x40: nobody goes back to the pick station for the tote
+        held = fleet.manager.task_view(fleet.manager.tasks[lost])
+        spot = next(
+            c
+            for c in fleet.layout.cells(".")
+            if open_lane(fleet, c)
+            and c not in fleet.manager.traffic.blocked
+            and c not in fleet.manager.locked
+        )
+        fleet.manager.recover(lost, fleet.layout.node_id(spot))  # the tote is put down there
         wait_done(fleet, ids, 35)
         tasks = [fleet.manager.tasks[i] for i in ids]
         now = fleet.standins.now()
@@ -186,9 +218,14 @@ def test_a_vehicle_that_loses_its_link_is_marked_offline_and_its_task_is_finishe
         agv03 = fleet.manager.vehicle_view(fleet.manager.vehicles["agv03"])
     assert offline_view == "CONNECTIONBROKEN"  # the broker published the last will
     assert agv03["online"] is False and agv03["status"] == "offline"
+    assert [a["task_id"] for a in alarms] == [lost] and "is on vehicle agv03" in alarms[0][
+        "message"
+    ]
+    assert held["status"] == "needs_recovery" and held["vehicles"] == ["agv03"]
     taken_over = [t for t in tasks if t.vehicles[:1] == ["agv03"] and len(t.vehicles) > 1]
-    assert len(taken_over) == 1, [(t.id, t.vehicles, t.status) for t in tasks]
+    assert [t.id for t in taken_over] == [lost], [(t.id, t.vehicles, t.status) for t in tasks]
     assert taken_over[0].status == TaskStatus.DONE and taken_over[0].vehicle != "agv03"
+    assert fleet.layout.node_id(taken_over[0].source) == fleet.layout.node_id(spot)
     assert all(t.status == TaskStatus.DONE for t in tasks)
     assert find_conflicts(trajectories, now) == []
 
@@ -198,30 +235,32 @@ def test_a_vehicle_that_freezes_with_its_link_up_goes_stale_and_another_finishes
 ) -> None:
     config = FleetConfig(step_s=1.0, stale_state_s=240.0, no_progress_s=120.0)
     with running_fleet(tmp_path, 5, config=config) as fleet:
-        ids = tote_tasks(fleet, 10)
+        ids = pallet_tasks(fleet, 10)
         deadline = time.monotonic() + 10
-        frozen_task = None
-        while time.monotonic() < deadline:  # freeze it while it drives, away from stations
-            v = fleet.manager.vehicles["agv02"]
-            ahead = [v.cell, *fleet.manager.traffic.route("agv02")[:4]]
-            if v.task_id and v.driving and all(open_lane(fleet, c) for c in ahead):
-                frozen_task = v.task_id
-                fleet.standins.call("agv02", "freeze")  # the stand-in's fault: link stays up
-                break
+        frozen_task, who = None, ""
+        while frozen_task is None and time.monotonic() < deadline:
+            for serial, v in fleet.manager.vehicles.items():  # one driving empty, off stations
+                ahead = [v.cell, *fleet.manager.traffic.route(serial)[:4]]
+                task = fleet.manager.tasks.get(v.task_id or "")
+                empty = task is not None and task.status == TaskStatus.ASSIGNED
+                if empty and v.driving and all(open_lane(fleet, c) for c in ahead):
+                    frozen_task, who = v.task_id, serial
+                    fleet.standins.call(serial, "freeze")  # the stand-in's fault: link stays up
+                    break
             time.sleep(0.01)
         assert frozen_task is not None
         deadline = time.monotonic() + 20  # 120 s of no progress at x40, plus heartbeats
-        while fleet.manager.vehicles["agv02"].status != "stale" and time.monotonic() < deadline:
+        while fleet.manager.vehicles[who].status != "stale" and time.monotonic() < deadline:
             time.sleep(0.05)
-        status = fleet.manager.vehicle_view(fleet.manager.vehicles["agv02"])
+        status = fleet.manager.vehicle_view(fleet.manager.vehicles[who])
         wait_done(fleet, ids, 30)
         tasks = [fleet.manager.tasks[i] for i in ids]
-        connection = fleet.master.view("agv02").connection
+        connection = fleet.master.view(who).connection
         now = fleet.standins.now()
         trajectories = {s: v.trajectory for s, v in fleet.standins.vehicles.items()}
     assert status["status"] == "stale" and status["online"] is True
     assert connection == "ONLINE"  # no last will: only the watchdog could tell
     task = next(t for t in tasks if t.id == frozen_task)
-    assert task.vehicles[0] == "agv02" and task.vehicle != "agv02"
+    assert task.vehicles[0] == who and task.vehicle != who
     assert all(t.status == TaskStatus.DONE for t in tasks)
     assert find_conflicts(trajectories, now) == []

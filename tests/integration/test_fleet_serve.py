@@ -140,7 +140,20 @@ def test_central_runs_the_fleet_and_a_restart_requeues_unfinished_tasks(
             with api_client(settings, seed=False, services=services) as client:
                 viewer = sign_in(client, "viewer")
                 restored = tasks(client, viewer)
-                assert set(restored) == set(later)  # done tasks stay in the table only
+                assert set(restored) == set(first + later)  # the history spans the restart
+                assert {restored[i]["status"] for i in first} == {"done"}
+                page = client.get(
+                    "/api/v1/fleet/tasks",
+                    params={"task_status": "done", "limit": 2, "offset": 1},
+                    headers=viewer,
+                )
+                assert page.headers["X-Total-Count"] == "3"  # the first run's done tasks
+                assert [t["id"] for t in page.json()] == list(reversed(first))[1:]  # newest first
+                bad_filter = {"task_status": "lost"}
+                assert (
+                    client.get("/api/v1/fleet/tasks", params=bad_filter, headers=viewer).status_code
+                    == 422
+                )
                 assert wait_for(
                     lambda: all(tasks(client, viewer)[i]["status"] == "done" for i in later), 30
                 ), tasks(client, viewer)

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from central.fleet.domain import TaskStatus, VehicleStatus
-from central.fleet.layout import generate_layout
+from collections.abc import Callable
+
+from central.fleet.domain import TaskKind, TaskStatus, VehicleStatus
+from central.fleet.layout import DOCK, RESERVE, generate_layout
 from simulators.vda5050.inprocess import InProcessFleet
 from simulators.vda5050.trajectory import find_conflicts
 from tests.unit.fleet.test_manager import submit_totes
+
+
+def open_lane_of(sim: InProcessFleet) -> Callable[[int], bool]:
+    """`open_lane` for this simulation."""
+    return lambda cell: open_lane(sim, cell)
 
 
 def open_lane(sim: InProcessFleet, cell: int) -> bool:
@@ -15,13 +22,24 @@ def open_lane(sim: InProcessFleet, cell: int) -> bool:
     return kind(cell) == "." and all(kind(n) == "." for n in sim.layout.grid.neighbours[cell])
 
 
-def driving_with_task(sim: InProcessFleet, limit_s: float = 120) -> str:
-    """Run until some vehicle drives a task along open lanes; its serial."""
+def driving_with_task(sim: InProcessFleet, limit_s: float = 120, carrying: bool = False) -> str:
+    """Run until some vehicle drives a task along open lanes, to its source (or, `carrying`,
+    with the load to its destination); its serial."""
+    wanted = TaskStatus.CARRYING if carrying else TaskStatus.ASSIGNED
     while sim.env.now < limit_s:
         sim.run(sim.env.now + 0.25)
         for serial, v in sim.fleet.vehicles.items():
-            ahead = [v.cell, *sim.fleet.traffic.route(serial)[:3]]
-            if v.task_id and v.driving and all(open_lane(sim, c) for c in ahead):
+            route = sim.fleet.traffic.route(serial)
+            ahead = [v.cell, *route[:3]]
+            task = sim.fleet.tasks.get(v.task_id or "")
+            far = carrying or len(route) > 6  # its source is not within the released nodes
+            if (
+                task
+                and task.status == wanted
+                and far
+                and v.driving
+                and all(map(open_lane_of(sim), ahead))
+            ):
                 return serial
     raise AssertionError("no vehicle drove a task along open lanes")
 
@@ -68,9 +86,20 @@ def test_a_silent_idle_vehicle_goes_stale_after_stale_state_s_and_gets_no_task()
     assert all("agv001" not in sim.fleet.tasks[i].vehicles for i in ids)
 
 
+def submit_pallets(sim: InProcessFleet, count: int) -> list[str]:
+    """Dock -> reserve tasks: the docks are far from the homes, so vehicles drive a while empty."""
+    docks, reserves, node = sim.layout.cells(DOCK), sim.layout.cells(RESERVE), sim.layout.node_id
+    return [
+        sim.fleet.submit(
+            TaskKind.PALLET, node(docks[i % len(docks)]), node(reserves[i % len(reserves)])
+        ).id
+        for i in range(count)
+    ]
+
+
 def test_a_vehicle_driving_without_progress_goes_stale_and_its_task_is_reassigned() -> None:
     sim = InProcessFleet(generate_layout(4, stations=6), 4, validate=True)
-    ids = submit_totes(sim, 4)
+    ids = submit_pallets(sim, 4)
     serial = driving_with_task(sim)
     task_id = sim.fleet.vehicles[serial].task_id
     sim.vehicles[serial].stall()  # still says driving (and sends states), never arrives

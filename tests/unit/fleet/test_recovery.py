@@ -1,0 +1,64 @@
+"""Vehicles that drop out: a FATAL error hands the task on; a load left on a vehicle waits
+for a supervisor, who says where it is now (a new leg from there) or cancels the task."""
+
+from __future__ import annotations
+
+from central.fleet.domain import TaskStatus, VehicleStatus
+from central.fleet.layout import generate_layout
+from simulators.vda5050.inprocess import InProcessFleet
+from simulators.vda5050.trajectory import find_conflicts
+from tests.unit.fleet.test_manager import submit_totes
+from tests.unit.fleet.test_stuck import driving_with_task, open_lane, submit_pallets
+
+
+def test_a_vehicle_standing_with_a_fatal_error_loses_its_task_to_another() -> None:
+    sim = InProcessFleet(generate_layout(4, stations=6), 4, validate=True)
+    ids = submit_pallets(sim, 4)
+    serial = driving_with_task(sim)  # on its way to the source: no load yet
+    task_id = sim.fleet.vehicles[serial].task_id or ""
+    sim.vehicles[serial].raise_error("laserScannerDirty")  # FATAL: it stops
+    sim.run(sim.env.now + 2)
+    view = sim.fleet.vehicle_view(sim.fleet.vehicles[serial])
+    assert view["status"] == "error" and view["task_id"] is None
+    assert "laserScannerDirty" in view["errors"]
+    sim.run(sim.env.now + 500)
+    task = sim.fleet.tasks[task_id]
+    assert task.status == TaskStatus.DONE and task.vehicle != serial and task.vehicles[0] == serial
+    assert all(sim.fleet.tasks[i].status == TaskStatus.DONE for i in ids)
+    sim.vehicles[serial].clear_error("laserScannerDirty")  # repaired: back in service
+    sim.run(sim.env.now + 60)
+    assert sim.fleet.vehicles[serial].status in (VehicleStatus.IDLE, VehicleStatus.CHARGING)
+    assert find_conflicts({s: v.trajectory for s, v in sim.vehicles.items()}, sim.env.now) == []
+
+
+def test_a_vehicle_silent_with_a_load_holds_its_task_until_the_load_is_recovered() -> None:
+    sim = InProcessFleet(generate_layout(4, stations=6), 4, validate=True)
+    submit_totes(sim, 2)
+    serial = driving_with_task(sim, limit_s=300, carrying=True)
+    task_id = sim.fleet.vehicles[serial].task_id or ""
+    sim.vehicles[serial].freeze()  # link up, silent: stale while carrying the tote
+    while sim.fleet.vehicles[serial].status != VehicleStatus.STALE:
+        sim.run(sim.env.now + 1)
+    sim.run(sim.env.now + 200)  # nobody fetches the tote from the source again
+    task = sim.fleet.tasks[task_id]
+    assert task.status == TaskStatus.NEEDS_RECOVERY and task.vehicles == [serial]
+    alarms = sim.fleet.snapshot()["alarms"]
+    assert [a["task_id"] for a in alarms] == [task_id]
+    assert f"is on vehicle {serial}" in alarms[0]["message"]
+    # the supervisor takes the tote off and puts it down on a free lane node
+    stuck = sim.fleet.traffic.blocked
+    spot = next(
+        c
+        for c in range(len(sim.layout.grid.free.ravel()))
+        if open_lane(sim, c) and c not in stuck and c not in sim.fleet.locked
+    )
+    node = sim.layout.node_id(spot)
+    sim.fleet.recover(task_id, node)
+    assert sim.fleet.snapshot()["alarms"] == []
+    sim.run(sim.env.now + 400)
+    task = sim.fleet.tasks[task_id]
+    assert task.status == TaskStatus.DONE and task.vehicle != serial
+    view = sim.fleet.task_view(task)
+    assert view["source"] == node  # the new leg started where the tote was put down
+    other = sim.vehicles[task.vehicle or ""]
+    assert any(m[0] == node for m in other.trajectory.moves)
