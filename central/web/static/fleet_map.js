@@ -81,7 +81,13 @@
   function drawQueue(view) {
     if (!queue) return;
     queue.textContent = "";
-    var open = view.tasks.filter(function (t) { return t.status !== "done"; });
+    (view.alarms || []).forEach(function (a) {  // loads left on vehicles: a supervisor acts
+      var li = document.createElement("li");
+      li.className = "alarm";
+      li.textContent = "⚠ " + a.task_id + ": " + a.message;
+      queue.appendChild(li);
+    });
+    var open = view.tasks.filter(function (t) { return t.status !== "done" && t.status !== "cancelled"; });
     open.slice(0, 12).forEach(function (t) {
       var li = document.createElement("li");
       li.className = "task " + t.status;
@@ -103,6 +109,7 @@
     box.classList.toggle("paused", !!view.paused);
     box.classList.toggle("estop", !!view.emergency_stop);
     box.setAttribute("data-done", String(view.tasks.length - open.length));
+    box.classList.toggle("alarm", (view.alarms || []).length > 0);
   }
 
   fetch(box.getAttribute("data-map"), {credentials: "same-origin"})
