@@ -5,9 +5,11 @@ the controller's device (`kind: opcua_agv` on an edge agent), stored and publish
 `POST /api/v1/commands` does (`central/stations/link.py`); the edge calls the OPC UA method and
 answers with the command result. Calls of one vehicle go one after the other (the next is sent
 when the previous one has its result); vehicles do not wait for each other. State comes back as
-the `agv.state` events the edge uplinks: central's ingest keeps them in `device_events`, and
-this module reads the newest one of every vehicle every `poll_s` and hands it to the link,
-and the newest `device.status` of the controller (offline: its vehicles are CONNECTIONBROKEN).
+the `agv.state` events the edge uplinks: central's ingest keeps them in `device_events` and,
+once a batch is committed, hands them to this module's listener (`central.ingest.handlers.
+listen`), which passes its vehicles' states to the link at once, as it does the controller's
+`device.status` (offline: its vehicles are CONNECTIONBROKEN). At start the newest stored ones
+are read once (what came before this process listened).
 Slower than calling the controller from this process (a command round trip, the uplink batch
 delay and the ingest commit), which the fleet's release rule absorbs: vehicles only wait longer.
 """
@@ -26,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from central.db.engine import transaction
 from central.db.tables import DeviceEvent
 from central.fleet.controller_link import ConnectionHandler, ControllerLink, StateHandler
+from central.ingest.handlers import listen
 from central.stations.manager import ArmCommands
 
 logger = logging.getLogger(__name__)
@@ -51,6 +54,7 @@ class EdgeController:
         deadline_s: float = 10.0,
     ) -> None:
         self.device, self.serials = device, list(serials)
+        self._serials = frozenset(serials)
         self._commands, self._sessions = commands, sessions
         self.poll_s, self.deadline_s = poll_s, deadline_s
         self.link = ControllerLink(self._enqueue, on_state, on_connection)
@@ -59,18 +63,28 @@ class EdgeController:
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._seen: dict[str, tuple[Any, ...]] = {}
         self._online: bool | None = None  # the controller, as its edge last reported it
+        self._events = threading.Lock()  # ingest threads and the catch-up read take turns
+        self._unsubscribe: list[Callable[[], None]] = []
 
     def start(self) -> None:
-        """Start reading states (call workers start with their first call)."""
+        """Listen to ingest, then catch up from the event log (call workers start with their
+        first call)."""
         self._stop.clear()
-        poller = threading.Thread(target=self._poll, name=f"{self.device}-states", daemon=True)
-        self._threads.append(poller)
-        poller.start()
+        self._unsubscribe = [
+            listen(AGV_STATE, self._on_event),
+            listen(DEVICE_STATUS, self._on_event),
+        ]
+        try:
+            self._read_states()
+        except Exception:
+            logger.exception("reading the stored agv.state events of %s failed", self.device)
 
     def stop(self) -> None:
-        """Stop reading and calling."""
+        """Stop listening and calling."""
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe = []
         self._stop.set()
         with self._lock:
             for q in self._queues.values():
@@ -113,12 +127,24 @@ class EdgeController:
                 self.failed_calls.append((method, why))
             done(ok)
 
-    def _poll(self) -> None:
-        while not self._stop.wait(self.poll_s):
-            try:
-                self._read_states()
-            except Exception:
-                logger.exception("reading agv.state events of %s failed", self.device)
+    def _on_event(self, edge_id: str, event: dict[str, Any]) -> None:
+        """A committed event from ingest: our vehicles' states, our controller's status."""
+        data = event.get("data")
+        if not isinstance(data, dict) or self._stop.is_set():
+            return
+        if event["type"] == AGV_STATE and event.get("source") in self._serials:
+            with self._events:
+                self.link.on_agv_state(dict(data))
+        elif event["type"] == DEVICE_STATUS and event.get("source") == self.device:
+            with self._events:
+                self._controller_online(bool(data.get("online")))
+
+    def _controller_online(self, online: bool) -> None:
+        if online != self._online:
+            changed = self._online is not None or not online
+            self._online = online
+            if changed:
+                self.link.on_controller(online)
 
     def _read_states(self) -> None:
         fresh: list[dict[str, Any]] = []
@@ -143,17 +169,10 @@ class EdgeController:
                     .order_by(DeviceEvent.ts.desc(), DeviceEvent.seq.desc(), DeviceEvent.idx.desc())
                     .limit(1)
                 ).first()
-                if row is None:
-                    continue
-                key = tuple(row[1:])
-                if self._seen.get(serial) != key:
-                    self._seen[serial] = key
+                if row is not None:
                     fresh.append(dict(row[0]))
-        online = bool(status.get("online")) if isinstance(status, dict) else None
-        if online is not None and online != self._online:
-            changed = self._online is not None or not online
-            self._online = online
-            if changed:
-                self.link.on_controller(online)
-        for data in fresh:
-            self.link.on_agv_state(data)
+        with self._events:
+            if isinstance(status, dict):
+                self._controller_online(bool(status.get("online")))
+            for data in fresh:
+                self.link.on_agv_state(data)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -16,6 +17,8 @@ from central.inbound import service as inbound
 from central.inbound.domain import WeightTolerance
 from central.telemetry import service as telemetry
 from central.telemetry.history import Sample, history_of, sample_from_event
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,40 @@ HANDLERS: dict[str, Callable[[Session, dict[str, Any], IngestContext], None]] = 
     "telemetry.sample": _telemetry_sample,
     "edge.dead_letter": _edge_dead_letter,
 }
+
+
+# In-process listeners of stored events by type (the fleet's vehicles behind an edge): called
+# after the batch is committed, in the ingest thread, with (edge_id, event). Keep them quick.
+Listener = Callable[[str, dict[str, Any]], None]
+LISTENERS: dict[str, list[Listener]] = {}
+
+
+def listen(event_type: str, listener: Listener) -> Callable[[], None]:
+    """Call `listener` with every committed event of this type; returns the unsubscribe."""
+    LISTENERS.setdefault(event_type, []).append(listener)
+
+    def unsubscribe() -> None:
+        listeners = LISTENERS.get(event_type, [])
+        if listener in listeners:
+            listeners.remove(listener)
+        if not listeners:
+            LISTENERS.pop(event_type, None)
+
+    return unsubscribe
+
+
+def notify(edge_id: str, events: list[dict[str, Any]], problems: Sequence[str | None]) -> None:
+    """Hand a committed batch's valid events to their listeners (nothing when none listen)."""
+    if not LISTENERS:
+        return
+    for event, problem in zip(events, problems, strict=True):
+        if problem is not None:
+            continue
+        for listener in tuple(LISTENERS.get(event.get("type", ""), ())):
+            try:
+                listener(edge_id, event)
+            except Exception:
+                logger.exception("listener of %s events failed", event.get("type"))
 
 
 def record_dead_letter(

@@ -20,7 +20,13 @@ from central.common.errors import DomainError
 from central.db.engine import transaction
 from central.db.tables import DeviceEvent, EdgeCursor
 from central.inbound.domain import WeightTolerance
-from central.ingest.handlers import HANDLERS, LOG_ONLY, IngestContext, record_dead_letter
+from central.ingest.handlers import (
+    HANDLERS,
+    LOG_ONLY,
+    IngestContext,
+    notify,
+    record_dead_letter,
+)
 
 GAP_POLL_S = 0.02
 
@@ -196,6 +202,7 @@ def apply_batch(
         else:
             cursor.last_seq = seq
             cursor.updated_at = utcnow()
+    notify(edge_id, events, prepared.problems)  # committed: in-process listeners (the fleet)
     return IngestOutcome(edge_id, epoch, seq, applied, dead)
 
 
