@@ -10,6 +10,7 @@ import json
 import multiprocessing
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -109,6 +110,9 @@ def wait_edge_online(
         client.loop_stop()
 
 
+WINDOW = 8000  # publishes a stream process lets go unacknowledged (2x what paho keeps in flight)
+
+
 @dataclass(frozen=True)
 class StreamPlan:
     """What a publisher process sends: `messages` per connection, round-robin, `reads` each."""
@@ -147,18 +151,17 @@ def publish_stream(plan: StreamPlan, ready: Any, go: Any, done: Any) -> None:
     ready.set()
     go.wait()
     start = time.perf_counter()
-    infos: list[mqtt.MQTTMessageInfo] = []
+    # a sliding window of unacknowledged publishes (paho itself keeps 1,000 in flight): bounded
+    # memory without draining the pipe every so often
+    infos: deque[mqtt.MQTTMessageInfo] = deque()
     for seq in range(1, plan.messages + 1):
         for c, (gate, no, _u, _p, topic) in zip(clients, plan.connections, strict=True):
-            info = c.publish(
-                topic, reads_payload(gate, no, seq, plan.reads, datetime.now(UTC)), plan.qos
-            )
+            payload = reads_payload(gate, no, seq, plan.reads, datetime.now(UTC))
+            info = c.publish(topic, payload, plan.qos)
             if plan.qos:
                 infos.append(info)
-        if len(infos) >= 2000:
-            for info in infos:
-                info.wait_for_publish(60)
-            infos = []
+        while len(infos) > WINDOW:
+            infos.popleft().wait_for_publish(60)
     for info in infos:
         info.wait_for_publish(60)
     done.put(time.perf_counter() - start)
