@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import typer
@@ -121,6 +122,51 @@ def agvs(
     finally:
         standins.stop()
         typer.echo("AGV stand-ins stopped (OFFLINE published)")
+
+
+@app.command("opcua-agvs")
+def opcua_agvs(
+    vehicle: list[str] = typer.Option(
+        ["acme01=c1_1"], "--vehicle", "-v", help="serial=start node (c{x}_{y}); repeat for more."
+    ),
+    port: int = typer.Option(4842, "--port", help="TCP port to listen on."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    step_s: float = typer.Option(1.0, "--step-s", min=0.001, help="Seconds per node driven."),
+    cell_m: float = typer.Option(1.0, "--cell-m", min=0.001, help="Metres between nodes (X, Y)."),
+    time_factor: float = typer.Option(1.0, "--time-factor", min=0.01, help="Speed-up."),
+    log_level: str = typer.Option("INFO", help="Logging level."),
+) -> None:
+    """Run the OPC UA AGV fleet controller of a second vendor (docs/fleet.md) until SIGINT or
+    SIGTERM."""
+    from simulators.opcua_agv import OBJECT_ID, OpcUaAgvConfig, OpcUaAgvStandIn
+
+    vehicles: dict[str, str] = {}
+    for item in vehicle:
+        serial, _, node = item.partition("=")
+        if not serial or not re.fullmatch(r"c\d+_\d+", node) or serial in vehicles:
+            typer.echo(f"--vehicle {item!r}: expected a new serial=c<x>_<y>", err=True)
+            raise typer.Exit(2)
+        vehicles[serial] = node
+    setup_logging(log_level)
+    config = OpcUaAgvConfig(
+        vehicles=vehicles,
+        port=port,
+        host=host,
+        cell_m=cell_m,
+        step_s=step_s,
+        time_factor=time_factor,
+    )
+    server = OpcUaAgvStandIn(config)
+    server.start()
+    typer.echo(
+        f"OPC UA AGV controller on {server.endpoint} ({OBJECT_ID}): "
+        + ", ".join(f"{s} at {n}" for s, n in vehicles.items())
+    )
+    try:
+        wait_for_shutdown()
+    finally:
+        server.stop()
+        typer.echo("OPC UA AGV controller stopped")
 
 
 def _scenario_error(exc: Exception) -> typer.Exit:
