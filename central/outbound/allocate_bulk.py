@@ -11,18 +11,19 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from central.common.clock import utcnow
-from central.db.tables import Location, Lot, Order, OrderLine, OutboxEvent, Reservation, Stock
+from central.db.bulk import insert_rows
+from central.db.tables import Location, Lot, Order, OrderLine, Reservation, Stock
 from central.orders.domain import OrderStatus
 from central.orders.service import PICKABLE, STATUS_TOPIC, set_statuses, status_payload
 from central.outbound.allocation import AllocationResult, allocate_order
 from central.outbound.allocation_plan import AllocationPlan, Decision, PlanLine, plan_allocation
+from central.outbox.service import emit_rows
 
 IN_CHUNK = 500
 ORDERS = cast(Table, Order.__table__)
 LINES = cast(Table, OrderLine.__table__)
 STOCK = cast(Table, Stock.__table__)
 RESERVATIONS = cast(Table, Reservation.__table__)
-EVENTS = cast(Table, OutboxEvent.__table__)
 
 
 class _Line(NamedTuple):
@@ -99,8 +100,9 @@ def _write(
         )
         if result.rowcount != len(per_stock):
             raise _StaleStock
-        connection.execute(
-            insert(RESERVATIONS),
+        insert_rows(
+            session,
+            RESERVATIONS,
             [
                 {"order_line_id": line, "stock_id": stock_id, "qty": qty, "status": "open"}
                 for line, stock_id, qty in reservations
@@ -259,8 +261,9 @@ def split_backorders(session: Session, partial: list[tuple[Order, list[_Line]]])
         session.scalars(insert(ORDERS).returning(ORDERS.c.id, sort_by_parameter_order=True), rows)
     )
     connection = session.connection()
-    connection.execute(
-        insert(LINES),
+    insert_rows(
+        session,
+        LINES,
         [
             {
                 "order_id": bo_id,
@@ -324,7 +327,7 @@ def split_backorders(session: Session, partial: list[tuple[Order, list[_Line]]])
         .values(status=bindparam("st"), updated_at=bindparam("at"), total_amount=bindparam("tot")),
         updates,
     )
-    connection.execute(insert(EVENTS), events)
+    emit_rows(session, events)
     return {order.id: bo_id for bo_id, (order, _) in zip(ids, partial, strict=True)}
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from central.common.clock import utcnow
 from central.common.errors import Conflict
+from central.db.bulk import insert_rows
 from central.db.tables import Order, OrderLine, PickBatch, PickLine, Reservation, Sku, Stock, Wave
 from central.orders import service as orders
 from central.orders.domain import OrderStatus
@@ -225,5 +226,4 @@ def _create_batches(
                     "status": "open",
                 }
             )
-    if rows:
-        session.connection().execute(insert(cast(Table, PickLine.__table__)), rows)
+    insert_rows(session, cast(Table, PickLine.__table__), rows)
