@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from pathlib import Path
 
 import pytest
 
+from edge.events import EncodedEvents
 from edge.journal import JOURNAL_FILE, SqliteOutbox
 from edge.outbox import MemoryOutbox, read_epoch
 
@@ -75,3 +78,61 @@ def test_losing_the_journal_starts_a_higher_epoch(tmp_path: Path):
     fresh.append([ev(1)])
     assert fresh.next_batch(1).seq == 1
     fresh.close()
+
+
+def rows(*counts: int, start: int = 0) -> list[EncodedEvents]:
+    """Encoded rows holding `counts` events, numbered on from `start`."""
+    out, i = [], start
+    for n in counts:
+        out.append(EncodedEvents(n, ",".join(json.dumps(ev(i + k)) for k in range(n))))
+        i += n
+    return out
+
+
+def test_rows_of_several_events_are_sealed_whole_and_in_order(outbox):
+    outbox.append([ev(0), *rows(3, 4, start=1), ev(8)])
+    assert (outbox.pending(), outbox.unbatched()) == (9, 9)
+    sizes = []
+    while (batch := outbox.next_batch(5)) is not None:
+        sizes.append(batch.size)
+        assert batch.size == len(batch.events)
+    events = [e["data"]["i"] for b in outbox.unacked() for e in b.events]
+    assert events == list(range(9))
+    assert max(sizes) <= 5 and sum(sizes) == 9
+
+
+def test_a_row_larger_than_a_batch_is_sealed_alone_and_survives_a_restart(tmp_path: Path):
+    box = SqliteOutbox(tmp_path)
+    box.append(rows(2, 7, 1))
+    first, second = box.next_batch(5), box.next_batch(5)
+    assert (first.size, second.size) == (2, 7)
+    box.close()
+    again = SqliteOutbox(tmp_path)
+    assert [b.size for b in again.unacked()] == [2, 7] and again.unbatched() == 1
+    assert [e["data"]["i"] for b in again.unacked() for e in b.events] == list(range(9))
+    assert again.next_batch(5).size == 1
+    again.close()
+
+
+def test_a_journal_from_before_multi_event_rows_is_read_and_kept(tmp_path: Path):
+    tmp_path.mkdir(exist_ok=True)
+    db = sqlite3.connect(tmp_path / JOURNAL_FILE)
+    db.executescript(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+        "INSERT INTO meta VALUES ('epoch', 42), ('next_seq', 2);"
+        "CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, batch_seq INTEGER,"
+        " body TEXT NOT NULL);"
+    )
+    db.executemany(
+        "INSERT INTO events (id, batch_seq, body) VALUES (?, ?, ?)",
+        [(1, 1, json.dumps(ev(0))), (2, 1, json.dumps(ev(1))), (3, None, json.dumps(ev(2)))],
+    )
+    db.commit()
+    db.close()
+    box = SqliteOutbox(tmp_path)
+    assert box.epoch == 42 and (box.pending(), box.unbatched()) == (3, 1)
+    assert [(b.seq, b.size) for b in box.unacked()] == [(1, 2)]
+    box.append(rows(2, start=3))
+    batch = box.next_batch(10)
+    assert batch.seq == 2 and [e["data"]["i"] for e in batch.events] == [2, 3, 4]
+    box.close()
