@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from optimization.routing.solve import METHODS
+from simulators.warehouse.traffic import node_spacing
 
 
 class ScenarioError(ValueError):
@@ -168,6 +169,12 @@ class Scenario(_Model):
             self.resources.agvs.count == 0 or self.resources.arm_stations.count == 0
         ):
             raise ValueError("policies.gtp_share: goods-to-person needs AGVs and arm stations")
+        block_min = 3 * node_spacing(self.layout.aisle_spacing)
+        if self.resources.agvs.count and self.layout.aisle_length / self.layout.blocks < block_min:
+            raise ValueError(
+                f"layout.aisle_length: AGVs need aisles of at least {block_min:g} m per block "
+                "(three lane nodes)"
+            )
         if self.resources.pickers.count == 0 and self.policies.gtp_share < 1:
             raise ValueError("resources.pickers.count: manual picks need at least one picker")
         return self

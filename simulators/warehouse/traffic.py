@@ -42,6 +42,11 @@ RACK_SLOTS = 2  # reserve and goods-to-person bays per node: two rack positions 
 STATION_SLOTS = 3  # bays per station position: one at the station, two queueing for it
 
 
+def node_spacing(aisle_spacing: float, target_m: float = CELL_M) -> float:
+    """Metres between lane nodes: the aisle spacing in whole steps of about `target_m`."""
+    return aisle_spacing / max(1, round(aisle_spacing / target_m))
+
+
 @dataclass(frozen=True)
 class LaneGrid(Grid):
     """A graph in the planner's Grid shape: node i's successors are `links[i]` (one-way
@@ -138,8 +143,8 @@ class FloorTraffic:
         cell_m: float = CELL_M,
     ) -> None:
         self.env = env
-        self.per_aisle = k = max(1, round(spacing / cell_m))  # nodes from one aisle to the next
-        self.cell_m = spacing / k
+        self.cell_m = node_spacing(spacing, cell_m)
+        self.per_aisle = k = round(spacing / self.cell_m)  # nodes from one aisle to the next
         self.step_s = self.cell_m / speed_m_s
         self.aisles = aisles
         self.columns = cols = k * (aisles + 1) + 1  # side main aisles at columns 0 and cols-1

@@ -43,6 +43,7 @@ def _base() -> dict[str, Any]:
         (("policies", "routing"), "teleport", "policies.routing:"),
         (("skus", "count"), 100000, "skus.count:"),
         (("demand", "orders_per_hour"), [], "demand.orders_per_hour:"),
+        (("layout", "aisle_length"), 4, "layout.aisle_length: AGVs need aisles of at least 4.5 m"),
     ],
 )
 def test_errors_name_the_field(path: tuple[str, ...], value: Any, message: str) -> None:
