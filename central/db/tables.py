@@ -24,6 +24,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -290,7 +291,17 @@ class DeviceEvent(Base):
     """Every uplinked event, kept once: the raw event log, written with the edge's cursor."""
 
     __tablename__ = "device_events"
-    __table_args__ = (Index("ix_device_events_source_ts", "source", "ts"),)
+    # Look-ups of a device's newest events by type and source; not kept for the high-volume
+    # types nobody looks up that way (migration 0009).
+    __table_args__ = (
+        Index(
+            "ix_device_events_source_ts_lookup",
+            "source",
+            "ts",
+            postgresql_where=text("type NOT IN ('rfid.tag_read', 'telemetry.sample')"),
+            sqlite_where=text("type NOT IN ('rfid.tag_read', 'telemetry.sample')"),
+        ),
+    )
     edge_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     epoch: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)

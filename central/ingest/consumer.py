@@ -29,7 +29,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from central.common.clock import utcnow
 from central.inbound.domain import WeightTolerance
-from central.ingest.processor import IngestOutcome, apply_with_retry, decode_batch
+from central.ingest.fastpath import SplitBatch
+from central.ingest.processor import (
+    IngestOutcome,
+    PreparedBatch,
+    apply_with_retry,
+    decode_batch,
+    prepare_batch,
+)
 from central.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -39,7 +46,8 @@ PARK_POLL_S = 0.01  # how often parked batches look at their edge's cursor again
 
 @dataclass
 class _Parked:
-    batch: dict[str, Any]
+    batch: SplitBatch
+    prepared: PreparedBatch
     topic: str
     mid: int
     qos: int
@@ -158,24 +166,26 @@ class IngestWorker:
         if batch is None:
             self._done(topic, mid, qos, session, None)
             return
-        key = (batch["edge_id"], batch["epoch"], batch["seq"])
+        head = batch.head
+        key = (head["edge_id"], head["epoch"], head["seq"])
         if key in self._parked:  # a resent copy of a batch already parked here
             self._done(topic, mid, qos, session, None)
             return
-        outcome = apply_with_retry(self.sessions, batch, self.tolerance)
+        prepared = prepare_batch(batch)  # before the cursor's lock, and once if parked
+        outcome = apply_with_retry(self.sessions, batch, self.tolerance, prepared)
         if outcome.gap:
-            self._parked[key] = _Parked(batch, topic, mid, qos, time.monotonic(), session)
+            self._parked[key] = _Parked(batch, prepared, topic, mid, qos, time.monotonic(), session)
             return
         self._done(topic, mid, qos, session, outcome)
         if not outcome.duplicate:
-            self._apply_successors(batch["edge_id"], batch["epoch"], batch["seq"])
+            self._apply_successors(*key)
 
     def _apply_successors(self, edge_id: str, epoch: int, seq: int) -> None:
         """Apply parked batches that follow the one just committed, in order."""
         while (edge_id, epoch, seq + 1) in self._parked:
             seq += 1
             parked = self._parked.pop((edge_id, epoch, seq))
-            outcome = apply_with_retry(self.sessions, parked.batch, self.tolerance)
+            outcome = apply_with_retry(self.sessions, parked.batch, self.tolerance, parked.prepared)
             if outcome.gap:  # cannot happen while this worker holds the cursor's order
                 self._parked[(edge_id, epoch, seq)] = parked
                 return
@@ -187,7 +197,7 @@ class IngestWorker:
             parked = self._parked.get(key)
             if parked is None:
                 continue  # applied as a successor in this round
-            outcome = apply_with_retry(self.sessions, parked.batch, self.tolerance)
+            outcome = apply_with_retry(self.sessions, parked.batch, self.tolerance, parked.prepared)
             if outcome.gap and now - parked.since < self.settings.ingest_gap_wait_s:
                 continue
             del self._parked[key]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -113,13 +114,26 @@ def listen(event_type: str, listener: Listener) -> Callable[[], None]:
     return unsubscribe
 
 
-def notify(edge_id: str, events: list[dict[str, Any]], problems: Sequence[str | None]) -> None:
-    """Hand a committed batch's valid events to their listeners (nothing when none listen)."""
+def notify(
+    edge_id: str,
+    events: Sequence[dict[str, Any] | None],
+    problems: Sequence[str | None],
+    plain: Sequence[tuple[str, str, str, str] | None] | None = None,
+) -> None:
+    """Hand a committed batch's valid events to their listeners (nothing when none listen).
+
+    An event None in `events` was kept in plain form (type, source, ts, data JSON) in `plain`.
+    """
     if not LISTENERS:
         return
-    for event, problem in zip(events, problems, strict=True):
+    for idx, (event, problem) in enumerate(zip(events, problems, strict=True)):
         if problem is not None:
             continue
+        if event is None:
+            kept = plain[idx] if plain is not None else None
+            if kept is None or kept[0] not in LISTENERS:
+                continue
+            event = {"type": kept[0], "source": kept[1], "ts": kept[2], "data": json.loads(kept[3])}
         for listener in tuple(LISTENERS.get(event.get("type", ""), ())):
             try:
                 listener(edge_id, event)

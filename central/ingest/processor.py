@@ -20,6 +20,7 @@ from central.common.errors import DomainError
 from central.db.engine import transaction
 from central.db.tables import DeviceEvent, EdgeCursor
 from central.inbound.domain import WeightTolerance
+from central.ingest.fastpath import SplitBatch, split_batch
 from central.ingest.handlers import (
     HANDLERS,
     LOG_ONLY,
@@ -46,8 +47,15 @@ class IngestOutcome:
     gap: bool = False
 
 
-def decode_batch(sessions: sessionmaker[Session], topic: str, raw: bytes) -> dict[str, Any] | None:
-    """Parse and validate an uplink message; a malformed one becomes a dead letter (None)."""
+def decode_batch(sessions: sessionmaker[Session], topic: str, raw: bytes) -> SplitBatch | None:
+    """Parse and validate an uplink message; a malformed one becomes a dead letter (None).
+
+    A batch in the edge's compact form is split without decoding its tag reads (fastpath.py);
+    anything else is decoded and validated in full, which also names what is wrong.
+    """
+    split = split_batch(raw)
+    if split is not None:
+        return split
     try:
         batch: dict[str, Any] = decode_json("uplink_batch", raw)
     except ContractError as exc:
@@ -55,12 +63,13 @@ def decode_batch(sessions: sessionmaker[Session], topic: str, raw: bytes) -> dic
             record_dead_letter(session, "central", None, topic, str(exc), raw)
         logger.warning("uplink on %s dead-lettered: %s", topic, exc.reason)
         return None
-    return batch
+    events = batch["events"]
+    return SplitBatch(batch, events, [None] * len(events))
 
 
 def apply_with_retry(
     sessions: sessionmaker[Session],
-    batch: dict[str, Any],
+    batch: SplitBatch,
     tolerance: WeightTolerance,
     prepared: PreparedBatch | None = None,
 ) -> IngestOutcome:
@@ -69,8 +78,9 @@ def apply_with_retry(
         try:
             return apply_batch(sessions, batch, tolerance, prepared)
         except IntegrityError:
-            logger.info("cursor race for %s, retry %d", batch["edge_id"], races)
-    raise RuntimeError(f"could not commit batch {batch['edge_id']}/{batch['epoch']}/{batch['seq']}")
+            logger.info("cursor race for %s, retry %d", batch.head["edge_id"], races)
+    head = batch.head
+    raise RuntimeError(f"could not commit batch {head['edge_id']}/{head['epoch']}/{head['seq']}")
 
 
 def ingest_raw(
@@ -102,61 +112,68 @@ class PreparedBatch:
     """The per-event work done before the cursor is locked (in parallel across workers)."""
 
     problems: tuple[str | None, ...]  # why each event breaks its data schema, or None
-    ts: tuple[datetime | None, ...]
     copy_rows: str | None  # device_events rows in COPY text form (None: not strict JSON)
 
 
-def prepare_batch(batch: dict[str, Any]) -> PreparedBatch:
-    """Validate every event's data and parse its time; nothing here needs the database.
+def prepare_batch(batch: SplitBatch) -> PreparedBatch:
+    """Validate every decoded event's data and build the COPY rows; nothing here needs the database.
 
-    Events are untrusted input: each one's data is validated against its type's schema here,
-    once, and the verdict is used inside the transaction.
+    Events are untrusted input: each decoded one's data is validated against its type's schema
+    here, once, and the verdict is used inside the transaction. Events split off in plain form
+    were checked by fastpath's regex and go into the rows as the JSON text they arrived as.
     """
     problems: list[str | None] = []
-    times: list[datetime | None] = []
-    parsed: dict[str, datetime | None] = {}
     lines: list[str] | None = []
-    head = f"{batch['edge_id']}\t{batch['epoch']}\t{batch['seq']}\t"
-    for idx, event in enumerate(batch["events"]):
+    head = batch.head
+    prefix = f"{head['edge_id']}\t{head['epoch']}\t{head['seq']}\t"
+    parsed: dict[str, datetime | None] = {}
+    for idx, (event, plain) in enumerate(zip(batch.events, batch.plain, strict=True)):
+        if event is None:
+            problems.append(None)
+            if lines is not None and plain is not None:
+                # type, source, ts and data obey fastpath's regex: no tab, newline or backslash
+                lines.append(f"{prefix}{idx}\t{_JOIN(plain)}\t{_NOW}\n")
+            continue
         try:
             validate_event(event)
             problems.append(None)
         except (ContractError, KeyError, ValueError) as exc:
             problems.append(str(exc))
+        if lines is None:
+            continue
         text = event["ts"]
         when = parsed.get(text, _MISSING)
         if when is _MISSING:
             when = parsed[text] = _ts(text)
-        times.append(when)
-        if lines is not None:
-            try:
-                data = _STRICT_JSON(event["data"])
-            except ValueError:  # NaN or infinity: not JSON PostgreSQL accepts
-                lines = None
-                continue
-            # type, source and ts obey the uplink_batch patterns (no tab, newline or backslash);
-            # the data is ASCII JSON, whose only COPY-special character is the backslash.
-            lines.append(
-                f"{head}{idx}\t{event['type']}\t{event['source']}\t"
-                f"{text if when is not None else _NULL}\t{data.replace(_BS, _BS2)}\t{_NOW}\n"
-            )
+        try:
+            data = _STRICT_JSON(event["data"])
+        except ValueError:  # NaN or infinity: not JSON PostgreSQL accepts
+            lines = None
+            continue
+        # type, source and ts obey the uplink_batch patterns (no tab, newline or backslash);
+        # the data is ASCII JSON, whose only COPY-special character is the backslash.
+        lines.append(
+            f"{prefix}{idx}\t{event['type']}\t{event['source']}\t"
+            f"{text if when is not None else _NULL}\t{data.replace(_BS, _BS2)}\t{_NOW}\n"
+        )
     copy_rows = "".join(lines) if lines is not None else None
-    return PreparedBatch(tuple(problems), tuple(times), copy_rows)
+    return PreparedBatch(tuple(problems), copy_rows)
 
 
 _MISSING: Any = object()
 _STRICT_JSON = strict_ascii_json
+_JOIN = "\t".join
 _NULL, _BS, _BS2, _NOW = "\\N", "\\", "\\\\", "\x01"  # _NOW: replaced by ingested_at
 
 
 def apply_batch(
     sessions: sessionmaker[Session],
-    batch: dict[str, Any],
+    batch: SplitBatch,
     tolerance: WeightTolerance,
     prepared: PreparedBatch | None = None,
 ) -> IngestOutcome:
     """Commit a valid batch once: events and cursor in one transaction; duplicates re-acked."""
-    edge_id, epoch, seq = batch["edge_id"], batch["epoch"], batch["seq"]
+    edge_id, epoch, seq = batch.head["edge_id"], batch.head["epoch"], batch.head["seq"]
     ctx = IngestContext(edge_id, tolerance)
     with transaction(sessions) as session:
         cursor = session.scalar(
@@ -169,12 +186,14 @@ def apply_batch(
             return IngestOutcome(edge_id, epoch, last, duplicate=True)
         if seq != last + 1:
             return IngestOutcome(edge_id, epoch, last, gap=True)  # ack 0: none yet
-        events = batch["events"]
         if prepared is None:
             prepared = prepare_batch(batch)
-        _log_events(session, edge_id, epoch, seq, events, prepared)
+        _log_events(session, edge_id, epoch, seq, batch, prepared)
         applied = dead = 0
-        for event, problem in zip(events, prepared.problems, strict=True):
+        for event, problem in zip(batch.events, prepared.problems, strict=True):
+            if event is None:  # split off in plain form: valid and log-only
+                applied += 1
+                continue
             try:
                 if problem is not None:
                     raise ContractError("uplink_batch", problem)
@@ -202,7 +221,9 @@ def apply_batch(
         else:
             cursor.last_seq = seq
             cursor.updated_at = utcnow()
-    notify(edge_id, events, prepared.problems)  # committed: in-process listeners (the fleet)
+    notify(
+        edge_id, batch.events, prepared.problems, batch.plain
+    )  # committed: in-process listeners (the fleet)
     return IngestOutcome(edge_id, epoch, seq, applied, dead)
 
 
@@ -218,7 +239,7 @@ def _log_events(
     edge_id: str,
     epoch: int,
     seq: int,
-    events: list[dict[str, Any]],
+    batch: SplitBatch,
     prepared: PreparedBatch,
 ) -> None:
     """Keep every event of the batch in device_events.
@@ -231,20 +252,29 @@ def _log_events(
         with raw.cursor() as cur, cur.copy(_COPY_EVENTS) as copy:
             copy.write(prepared.copy_rows.replace(_NOW, now.isoformat()))
         return
-    rows = [
-        {
-            "edge_id": edge_id,
-            "epoch": epoch,
-            "seq": seq,
-            "idx": idx,
-            "type": event["type"],
-            "source": event["source"],
-            "ts": ts,
-            "data": event["data"],
-            "ingested_at": now,
-        }
-        for idx, (event, ts) in enumerate(zip(events, prepared.ts, strict=True))
-    ]
+    rows = []
+    for idx, (event, plain) in enumerate(zip(batch.events, batch.plain, strict=True)):
+        if event is None and plain is not None:
+            event = {
+                "type": plain[0],
+                "source": plain[1],
+                "ts": plain[2],
+                "data": json.loads(plain[3]),
+            }
+        assert event is not None
+        rows.append(
+            {
+                "edge_id": edge_id,
+                "epoch": epoch,
+                "seq": seq,
+                "idx": idx,
+                "type": event["type"],
+                "source": event["source"],
+                "ts": _ts(event["ts"]),
+                "data": event["data"],
+                "ingested_at": now,
+            }
+        )
     session.execute(insert(DeviceEvent), rows)
 
 
