@@ -100,6 +100,8 @@ class Vehicle:
     stale_cancel_s: float = 0.0  # when cancelOrder was last sent to a stale vehicle
     errors: list[str] = field(default_factory=list)
     position: tuple[float, float] = (0.0, 0.0)
+    loaded: bool = False  # its last state reports a load
+    held_load: bool = False  # dropped out carrying: no new task until it reports no load
 
 
 class RouteNodeLike(Protocol):

@@ -347,6 +347,7 @@ class FleetManager:
             "y": v.position[1],
             "battery_pct": v.battery,
             "charging": v.charging,
+            "loaded": v.loaded,
             "task_id": v.task_id,
             "order_id": v.order_id,
             "path": [self.layout.node_id(c) for c in self.traffic.route(v.serial)],
@@ -497,6 +498,7 @@ class FleetManager:
             # the load is on the vehicle: restarting at the source would fetch nothing
             task.status = TaskStatus.NEEDS_RECOVERY
             task.alarm = f"load {task.load_id} is on vehicle {v.serial}: {why}"
+            v.held_load = True
             self._dirty.add(task.id)
             self._unlock(task)
             self._log(task.id, f"needs recovery: {task.alarm}")
@@ -529,6 +531,8 @@ class FleetManager:
         if pos:
             v.position = (float(pos["x"]), float(pos["y"]))
         v.errors = [e["errorType"] for e in s.get("errors", [])]
+        v.loaded = bool(s.get("loads"))
+        v.held_load = v.held_load and v.loaded
         if not v.online:
             return
         fatal = [e["errorType"] for e in s.get("errors", []) if e.get("errorLevel") == "FATAL"]
@@ -695,6 +699,7 @@ class FleetManager:
             if v.status == VehicleStatus.IDLE
             and v.seen
             and not v.legs
+            and not v.held_load  # back with the load of a held task: not before it is off
             and v.battery >= self.config.low_battery_pct
         ]
         # stations that are locked (a task uses them) or blocked wait

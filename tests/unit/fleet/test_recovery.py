@@ -62,3 +62,12 @@ def test_a_vehicle_silent_with_a_load_holds_its_task_until_the_load_is_recovered
     assert view["source"] == node  # the new leg started where the tote was put down
     other = sim.vehicles[task.vehicle or ""]
     assert any(m[0] == node for m in other.trajectory.moves)
+    # the silent vehicle wakes up with the tote still on board: back, but given no task
+    sim.vehicles[serial].thaw()
+    sim.run(sim.env.now + 60)
+    back = sim.fleet.vehicle_view(sim.fleet.vehicles[serial])
+    assert back["status"] != "stale" and back["loaded"] is True
+    more = submit_totes(sim, 3)
+    sim.run(sim.env.now + 400)
+    assert all(sim.fleet.tasks[i].status == TaskStatus.DONE for i in more)
+    assert all(serial not in sim.fleet.tasks[i].vehicles for i in more)
