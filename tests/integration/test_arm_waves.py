@@ -4,6 +4,7 @@ pick tasks, the arm's picks confirm the pick lines, and the tote is carried to p
 from __future__ import annotations
 
 import itertools
+import threading
 from decimal import Decimal
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from central.common.errors import Conflict
+from central.db.engine import transaction
 from central.db.tables import Location, PickLine, Site, StationTask
 from central.fleet.domain import TaskKind
 from central.fleet.layout import PACK, PICK, generate_layout
@@ -173,3 +175,47 @@ def test_a_line_handed_to_the_arm_is_not_picked_by_hand_and_back_once_cancelled(
         assert again.status_code == 200, again.text
         viewer = sign_in(client, "viewer")
         assert client.get(f"/api/v1/orders/{order_id}", headers=viewer).json()["status"] == "picked"
+
+
+def test_a_line_fed_to_the_arm_while_handhelds_confirm_goes_to_exactly_one_of_them(
+    database_url: str,
+) -> None:
+    with api_client(settings_for(database_url)) as client:
+        sessions = client.app.state.container.sessions  # type: ignore[attr-defined]
+        sup = sign_in(client, "supervisor")
+        shelve(client, sup, TEA.code, 30, "A02-B05", lot="L1")
+        for n in range(12):
+            body = order(f"RACE-{n}", [(TEA.code, 1)])
+            assert client.post("/api/v1/orders", json=body, headers=sup).status_code == 201
+        client.post("/api/v1/outbound/allocate", json={}, headers=sup)
+        assert client.post("/api/v1/outbound/waves", json={}, headers=sup).status_code == 201
+        with sessions() as session:
+            line_ids = list(session.scalars(select(PickLine.id).order_by(PickLine.id)))
+        assert len(line_ids) == 12
+        stations = StationManager(ArmThatPicks(), store=SqlPickTaskStore(sessions))
+        feeder = WaveArms(
+            sessions, stations, [ArmZone("STOR", "arm-01", "c1_0", "c2_0")], lambda: None
+        )
+        refused: list[int] = []
+
+        def pick_by_hand() -> None:
+            for line_id in line_ids:
+                try:
+                    with transaction(sessions) as s:
+                        confirm_pick(s, line_id, "A02-B05", TEA.code, 1, "picker-1")
+                except Conflict:
+                    refused.append(line_id)
+
+        hand = threading.Thread(target=pick_by_hand)
+        hand.start()
+        feeder.feed()
+        hand.join(30)
+        with sessions() as session:
+            lines = {ln.id: ln for ln in session.scalars(select(PickLine))}
+        fed = {int((t.source or "")[len("pick_line:") :]) for t in stations.tasks()}
+        by_hand = {i for i, ln in lines.items() if ln.status == "picked"}
+        assert fed | by_hand == set(line_ids)  # every line went somewhere
+        assert fed & by_hand == set()  # and none to both
+        assert set(refused) == fed  # the hand confirm of an arm line was refused
+        assert all(lines[i].picker == "arm:arm-01" and lines[i].status == "open" for i in fed)
+        assert all(lines[i].done_by == "picker-1" and lines[i].picker is None for i in by_hand)
