@@ -23,7 +23,7 @@ import paho.mqtt.client as mqtt
 import yaml
 from firmware_interfaces import topics
 from paho.mqtt.enums import CallbackAPIVersion
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from central.db.engine import make_engine
 from central.db.migrate import upgrade
@@ -38,6 +38,34 @@ from whs.broker import CENTRAL, DEVICE, EDGE, BrokerAccount, LocalBroker
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ingest.json"
 GATES = 4
+APP_NAME = "whs-bench-ingest"  # PostgreSQL application_name of the workers' connections
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process (all its threads) has used; 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _backends(engine: Any) -> list[int]:
+    """Process ids of the PostgreSQL backends serving the ingest workers."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE application_name = :a"), {"a": APP_NAME}
+        )
+        return [int(r[0]) for r in rows]
+
+
+def _cpu_split(pids: dict[str, list[int]], before: dict[int, float]) -> dict[str, float]:
+    """CPU seconds per role since `before` (a backend that started later counts from 0)."""
+    return {
+        role: round(sum(_cpu_s(pid) - before.get(pid, 0.0) for pid in group), 2)
+        for role, group in pids.items()
+    }
 
 
 def _client(broker: LocalBroker, user: str, client_id: str, clean: bool = True) -> mqtt.Client:
@@ -169,9 +197,10 @@ def whole_path(folder: Path, db_url: str, messages: int, reads: int) -> dict[str
     procs: list[subprocess.Popen[bytes]] = []
     total = messages * reads
     with LocalBroker(folder / "broker", accounts) as broker:
+        sep = "&" if "?" in db_url else "?"
         env = {
             **os.environ,
-            "WHS_DATABASE_URL": db_url,
+            "WHS_DATABASE_URL": f"{db_url}{sep}application_name={APP_NAME}",
             "WHS_MQTT_HOST": broker.host,
             "WHS_MQTT_PORT": str(broker.port),
             "WHS_MQTT_USERNAME": "central",
@@ -259,6 +288,15 @@ def whole_path(folder: Path, db_url: str, messages: int, reads: int) -> dict[str
             )
             publisher, go, finished = start_publisher(plan)
             time.sleep(0.5)
+            broker_proc = getattr(broker, "_process", None)
+            pids = {
+                "publisher": [int(publisher.pid or 0)],
+                "broker": [broker_proc.pid] if broker_proc is not None else [],
+                "edge": [procs[2].pid],
+                "ingest_workers": [procs[0].pid, procs[1].pid],
+                "postgresql_backends": _backends(engine),
+            }
+            before = {pid: _cpu_s(pid) for group in pids.values() for pid in group}
             start_wall = datetime.now(UTC)
             go.set()
             publish_s = float(finished.get(timeout=300))
@@ -270,6 +308,8 @@ def whole_path(folder: Path, db_url: str, messages: int, reads: int) -> dict[str
                 if n >= per_gate * GATES * reads:
                     break
                 time.sleep(0.5)  # count(*) over a growing table costs the database time
+            pids["postgresql_backends"] = _backends(engine)
+            cpu = _cpu_split(pids, before)  # an exited publisher is not reaped until join
             publisher.join(10)
         finally:
             for p in procs:
@@ -305,6 +345,11 @@ def whole_path(folder: Path, db_url: str, messages: int, reads: int) -> dict[str
         "p99_ms": pct(0.99),
         "lost": total - len(epcs),
         "duplicated": len(rows) - len(epcs),
+        # CPU per event by process from /proc, go to the last row committed (PostgreSQL's
+        # background writers and other engineers' work on the machine not counted)
+        "cpu_us_per_event": {
+            role: round(seconds / total * 1e6, 2) for role, seconds in cpu.items() if total
+        },
     }
 
 
