@@ -264,3 +264,37 @@ def test_a_vehicle_that_freezes_with_its_link_up_goes_stale_and_another_finishes
     assert task.vehicles[0] == who and task.vehicle != who
     assert all(t.status == TaskStatus.DONE for t in tasks)
     assert find_conflicts(trajectories, now) == []
+
+
+def test_a_vehicle_that_loses_its_link_before_pickup_has_its_task_reassigned_and_done(
+    tmp_path: Path,
+) -> None:
+    with running_fleet(tmp_path, 5) as fleet:
+        ids = pallet_tasks(fleet, 10)
+        deadline = time.monotonic() + 10
+        lost_task, who = None, ""
+        while lost_task is None and time.monotonic() < deadline:
+            for serial, v in fleet.manager.vehicles.items():  # one driving empty, off stations
+                ahead = [v.cell, *fleet.manager.traffic.route(serial)[:4]]
+                task = fleet.manager.tasks.get(v.task_id or "")
+                empty = task is not None and task.status == TaskStatus.ASSIGNED
+                if empty and v.driving and all(open_lane(fleet, c) for c in ahead):
+                    lost_task, who = v.task_id, serial
+                    fleet.standins.drop_connection(serial)
+                    break
+            time.sleep(0.01)
+        assert lost_task is not None
+        wait_done(fleet, ids, 30)
+        tasks = [fleet.manager.tasks[i] for i in ids]
+        connection = fleet.master.view(who).connection
+        lost_view = fleet.manager.vehicle_view(fleet.manager.vehicles[who])
+        alarms = fleet.manager.snapshot()["alarms"]
+        now = fleet.standins.now()
+        trajectories = {s: v.trajectory for s, v in fleet.standins.vehicles.items()}
+    assert connection == "CONNECTIONBROKEN"  # the broker published the last will
+    assert lost_view["online"] is False
+    task = next(t for t in tasks if t.id == lost_task)
+    assert task.vehicles[0] == who and task.vehicle != who  # reassigned without a supervisor
+    assert alarms == []  # nothing was on the lost vehicle: no recovery needed
+    assert all(t.status == TaskStatus.DONE for t in tasks)
+    assert find_conflicts(trajectories, now) == []
