@@ -354,8 +354,8 @@ class FleetManager:
             "errors": list(v.errors),
         }
 
-    def task_view(self, t: TransportTask) -> dict[str, Any]:
-        """One task as JSON."""
+    def _task_fields(self, t: TransportTask) -> dict[str, Any]:
+        """The fields a task's JSON view and its `fleet_tasks` row share."""
         return {
             "id": t.id,
             "kind": t.kind.value,
@@ -367,6 +367,12 @@ class FleetManager:
             "vehicles": list(t.vehicles),
             "attempts": t.attempts,
             "origin": t.origin,
+        }
+
+    def task_view(self, t: TransportTask) -> dict[str, Any]:
+        """One task as JSON."""
+        return {
+            **self._task_fields(t),
             "created_s": t.created_s,
             "done_s": t.done_s,
             "created_at": t.created_at,
@@ -377,16 +383,7 @@ class FleetManager:
     def task_record(self, t: TransportTask) -> dict[str, Any]:
         """One task as a `fleet_tasks` row."""
         return {
-            "id": t.id,
-            "kind": t.kind.value,
-            "source": self.layout.node_id(t.source),
-            "dest": self.layout.node_id(t.dest),
-            "load_id": t.load_id,
-            "status": t.status.value,
-            "vehicle": t.vehicle,
-            "vehicles": list(t.vehicles),
-            "attempts": t.attempts,
-            "origin": t.origin,
+            **self._task_fields(t),
             "created_at": t.created_at or self.wall(),
             "assigned_at": t.assigned_at,
             "done_at": t.done_at,

@@ -104,8 +104,8 @@ class PickTask:
     source: str | None = None  # what created it, e.g. "pick_line:42" (unique)
     transport_task: str | None = None  # the fleet task that takes the tote on
 
-    def record(self) -> dict[str, Any]:
-        """The task as a `station_tasks` row."""
+    def _fields(self) -> dict[str, Any]:
+        """The fields the stored row and the API view share."""
         return {
             "id": self.id,
             "station": self.station,
@@ -113,6 +113,12 @@ class PickTask:
             "qty": self.qty,
             "tote": self.tote,
             "status": self.status,
+        }
+
+    def record(self) -> dict[str, Any]:
+        """The task as a `station_tasks` row."""
+        return {
+            **self._fields(),
             "attempts": [a.record() for a in self.attempts],
             "reason": self.reason,
             "source": self.source,
@@ -124,12 +130,7 @@ class PickTask:
     def public(self) -> dict[str, Any]:
         """The task as the API shows it."""
         return {
-            "id": self.id,
-            "station": self.station,
-            "sku": self.sku,
-            "qty": self.qty,
-            "tote": self.tote,
-            "status": self.status,
+            **self._fields(),
             "reason": self.reason,
             "attempts": [
                 {
