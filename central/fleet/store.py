@@ -11,8 +11,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from central.common.clock import utcnow
 from central.db.engine import transaction
 from central.db.tables import FleetTask
+from central.db.task_rows import last_id, unfinished_rows
 
 FINISHED = ("done", "failed", "cancelled")
+COLUMNS = tuple(c.name for c in FleetTask.__table__.columns if c.name != "updated_at")
 
 
 class TaskStore(Protocol):
@@ -43,19 +45,11 @@ class SqlTaskStore:
 
     def load_unfinished(self) -> list[dict[str, Any]]:
         """Every task not done, failed or cancelled, oldest first."""
-        with transaction(self._sessions) as session:
-            rows = session.scalars(
-                select(FleetTask)
-                .where(FleetTask.status.not_in(FINISHED))
-                .order_by(FleetTask.created_at, FleetTask.id)
-            ).all()
-            names = [c.name for c in FleetTask.__table__.columns if c.name != "updated_at"]
-            return [{n: getattr(r, n) for n in names} for r in rows]
+        return unfinished_rows(self._sessions, FleetTask, FINISHED, COLUMNS)
 
     def page(self, status: str | None, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
         """Stored tasks, newest first, optionally of one status: how many match, and one page."""
         where = [FleetTask.status == status] if status else []
-        names = [c.name for c in FleetTask.__table__.columns if c.name != "updated_at"]
         with transaction(self._sessions) as session:
             total = session.scalar(select(func.count(FleetTask.id)).where(*where)) or 0
             rows = session.scalars(
@@ -69,14 +63,9 @@ class SqlTaskStore:
                 .limit(limit)
                 .offset(offset)
             ).all()
-            return int(total), [{n: getattr(r, n) for n in names} for r in rows]
+            return int(total), [{n: getattr(r, n) for n in COLUMNS} for r in rows]
 
     def highest_number(self) -> int:
         """The largest number of any stored task id, 0 if none."""
-        with transaction(self._sessions) as session:
-            last = session.scalars(
-                select(FleetTask.id)
-                .order_by(func.length(FleetTask.id).desc(), FleetTask.id.desc())
-                .limit(1)
-            ).first()
+        last = last_id(self._sessions, FleetTask)
         return int(last[1:]) if last and last[1:].isdigit() else 0

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from central.db.engine import transaction
 from central.db.tables import StationTask
+from central.db.task_rows import last_id, unfinished_rows
 
 FINISHED = ("done", "cancelled")
 COLUMNS = tuple(c.name for c in StationTask.__table__.columns)
@@ -45,23 +46,11 @@ class SqlPickTaskStore:
 
     def load_unfinished(self) -> list[dict[str, Any]]:
         """Every task not done or cancelled, oldest first."""
-        with transaction(self._sessions) as session:
-            rows = session.scalars(
-                select(StationTask)
-                .where(StationTask.status.not_in(FINISHED))
-                .order_by(StationTask.created_at, StationTask.id)
-            ).all()
-            return [{n: getattr(r, n) for n in COLUMNS} for r in rows]
+        return unfinished_rows(self._sessions, StationTask, FINISHED, COLUMNS)
 
     def highest_number(self) -> int:
         """The largest number of any stored task id, 0 if none."""
-        with transaction(self._sessions) as session:
-            last = session.scalars(
-                select(StationTask.id)
-                .order_by(func.length(StationTask.id).desc(), StationTask.id.desc())
-                .limit(1)
-            ).first()
-        number = (last or "").rpartition("-")[2]
+        number = (last_id(self._sessions, StationTask) or "").rpartition("-")[2]
         return int(number) if number.isdigit() else 0
 
     def sources(self, candidates: Iterable[str]) -> set[str]:
