@@ -8,12 +8,12 @@ from decimal import Decimal
 
 from firmware_interfaces.epc import EpcError, normalise_gtin
 from sqlalchemy import Select, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from central.common.clock import utcnow
 from central.common.errors import Conflict, InsufficientStock, InvalidInput, NotFound
 from central.db.tables import Location, Lot, Site, Sku, Stock, StockMove, Zone
+from central.inventory import ledger
 from central.inventory.domain import LocationKind, Move, VirtualLocation
 
 NO_LOT = ""
@@ -131,19 +131,6 @@ def lot_for(session: Session, sku_id: int, code: str = NO_LOT, expiry: date | No
     return lot
 
 
-def _add_to_stock(session: Session, location_id: int, sku_id: int, lot_id: int, delta: int) -> None:
-    """Add `delta` to one stock row, creating it atomically when missing."""
-    values = {"location_id": location_id, "sku_id": sku_id, "lot_id": lot_id, "qty": delta}
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(Stock).values(**values)
-    statement = statement.on_conflict_do_update(
-        index_elements=["location_id", "sku_id", "lot_id"],
-        set_={"qty": Stock.qty + delta},
-    )
-    session.execute(statement)
-
-
 def _take_from_stock(
     session: Session, location_id: int, sku_id: int, lot_id: int, qty: int
 ) -> None:
@@ -174,30 +161,20 @@ def post_moves(session: Session, moves: Sequence[Move], actor: str) -> list[Stoc
     missing = location_ids - kinds.keys()
     if missing:
         raise NotFound(f"no location with id {sorted(missing)}")
-    now = utcnow()
-    rows = []
-    for move in moves:
+    connection = session.connection()
+
+    def take(move: Move) -> None:
         if kinds[move.from_location_id] == LocationKind.VIRTUAL:
-            _add_to_stock(session, move.from_location_id, move.sku_id, move.lot_id, -move.qty)
+            ledger.add_to_stock(
+                connection, move.from_location_id, move.sku_id, move.lot_id, -move.qty
+            )
         else:
             _take_from_stock(session, move.from_location_id, move.sku_id, move.lot_id, move.qty)
-        _add_to_stock(session, move.to_location_id, move.sku_id, move.lot_id, move.qty)
-        rows.append(
-            StockMove(
-                ts=now,
-                sku_id=move.sku_id,
-                lot_id=move.lot_id,
-                qty=move.qty,
-                from_location_id=move.from_location_id,
-                to_location_id=move.to_location_id,
-                reason=move.reason.value,
-                ref_type=move.ref_type,
-                ref_id=move.ref_id,
-                actor=actor,
-                note=move.note,
-            )
-        )
-    session.add_all(rows)
+
+    rows = [StockMove(**row) for row in ledger.book(connection, moves, actor, utcnow(), take)]
+    for row in rows:  # written already: into the session as loaded rows, not as new ones
+        make_transient_to_detached(row)
+        session.add(row)
     session.flush()
     return rows
 

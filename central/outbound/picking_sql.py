@@ -17,7 +17,6 @@ from sqlalchemy import (
     bindparam,
     case,
     func,
-    insert,
     select,
     text,
     update,
@@ -33,9 +32,9 @@ from central.db.tables import (
     Reservation,
     Sku,
     Stock,
-    StockMove,
 )
-from central.inventory.domain import LocationKind, MoveReason
+from central.inventory import ledger
+from central.inventory.domain import LocationKind, Move, MoveReason
 
 LINES = cast(Table, PickLine.__table__)
 BATCHES = cast(Table, PickBatch.__table__)
@@ -45,7 +44,6 @@ LOTS = cast(Table, Lot.__table__)
 RESERVATIONS = cast(Table, Reservation.__table__)
 ORDER_LINES = cast(Table, OrderLine.__table__)
 STOCK = cast(Table, Stock.__table__)
-MOVES = cast(Table, StockMove.__table__)
 TOTES = LOCATIONS.alias("tote")
 
 
@@ -110,7 +108,6 @@ _TAKE = (
     .values(qty=STOCK.c.qty - bindparam("n"), reserved=STOCK.c.reserved - bindparam("n"))
 )
 _STOCK_ROW = select(STOCK.c.qty, STOCK.c.reserved).where(STOCK.c.id == bindparam("sid"))
-_MOVE = insert(MOVES)
 _RESERVATION = (
     update(RESERVATIONS)
     .where(RESERVATIONS.c.id == bindparam("rid"))
@@ -192,11 +189,6 @@ SELECT
        AND order_lines.order_id = :oid)
 """
 )
-_INTO_TOTE = text(
-    "INSERT INTO stock (location_id, sku_id, lot_id, qty, reserved) "
-    "VALUES (:loc, :sku, :lot, :n, 0) "
-    "ON CONFLICT (location_id, sku_id, lot_id) DO UPDATE SET qty = stock.qty + excluded.qty"
-)
 
 
 def take_reserved(connection: Connection, line_id: int, stock_id: int, qty: int) -> None:
@@ -219,34 +211,17 @@ def tote_location(connection: Connection, site_id: int, code: str) -> int:
     return int(connection.execute(_NEW_TOTE, values).scalar_one())
 
 
-def move_to_tote(
-    connection: Connection,
-    line_id: int,
-    line: Row[Any],
-    qty: int,
-    tote_id: int,
-    actor: str,
-    now: datetime,
-) -> None:
-    """The ledger side of a pick: the tote's stock row and the move location -> tote."""
-    connection.execute(
-        _INTO_TOTE, {"loc": tote_id, "sku": line.sku_id, "lot": line.lot_id, "n": qty}
-    )
-    connection.execute(
-        _MOVE,
-        {
-            "ts": now,
-            "sku_id": line.sku_id,
-            "lot_id": line.lot_id,
-            "qty": qty,
-            "from_location_id": line.location_id,
-            "to_location_id": tote_id,
-            "reason": MoveReason.PICK.value,
-            "ref_type": "pick_line",
-            "ref_id": str(line_id),
-            "actor": actor,
-            "note": None,
-        },
+def pick_move(line_id: int, line: Row[Any], qty: int, tote_id: int) -> Move:
+    """The ledger move of picking `qty` of a line: its location -> the tote."""
+    return Move(
+        line.sku_id,
+        line.lot_id,
+        qty,
+        line.location_id,
+        tote_id,
+        MoveReason.PICK,
+        "pick_line",
+        str(line_id),
     )
 
 
@@ -299,33 +274,34 @@ def write_pick(
     same changes one statement at a time.
     """
     done = line.qty_picked + qty == line.qty
-    values = {
-        "n": qty,
-        "sid": line.stock_id,
-        "rid": line.reservation_id,
-        "lid": line_id,
-        "picked": line.qty_picked + qty,
-        "st": "picked" if done else "open",
-        "by": actor if done else None,
-        "at": now if done else None,
-        "olid": line.order_line_id,
-        "tote": tote_id,
-        "sku": line.sku_id,
-        "lot": line.lot_id,
-        "loc": line.location_id,
-        "now": now,
-        "reason": MoveReason.PICK.value,
-        "ref": str(line_id),
-        "actor": actor,
-        "bid": line.batch_id,
-        "oid": line.order_id,
-    }
+    move = pick_move(line_id, line, qty, tote_id)
     if connection.dialect.name == "postgresql":
+        values = {
+            "n": qty,
+            "sid": line.stock_id,
+            "rid": line.reservation_id,
+            "lid": line_id,
+            "picked": line.qty_picked + qty,
+            "st": "picked" if done else "open",
+            "by": actor if done else None,
+            "at": now if done else None,
+            "olid": line.order_line_id,
+            "tote": move.to_location_id,
+            "sku": move.sku_id,
+            "lot": move.lot_id,
+            "loc": move.from_location_id,
+            "now": now,
+            "reason": move.reason.value,
+            "ref": move.ref_id,
+            "actor": actor,
+            "bid": line.batch_id,
+            "oid": line.order_id,
+        }
         taken, in_batch, of_order = connection.execute(_PICK_PG, values).one()
         if not taken:
             _refuse(connection, line_id, line.stock_id, qty)
         return (int(in_batch), int(of_order)) if done else None
     take_reserved(connection, line_id, line.stock_id, qty)
-    move_to_tote(connection, line_id, line, qty, tote_id, actor, now)
+    ledger.book(connection, [move], actor, now)
     record_pick(connection, line_id, line, qty, done, actor, now)
     return open_counts(connection, line.batch_id, line.order_id, line_id) if done else None
