@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
@@ -53,3 +55,13 @@ def sign_in(client: TestClient, username: str, password: str = USER_PASSWORD) ->
     response = client.post("/api/v1/auth/token", data={"username": username, "password": password})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def wait_for(predicate: Callable[[], Any], timeout_s: float = 10.0, step_s: float = 0.05) -> Any:
+    """Poll until `predicate()` is truthy; returns its value (or the last falsy one)."""
+    deadline = time.monotonic() + timeout_s
+    value = predicate()
+    while not value and time.monotonic() < deadline:
+        time.sleep(step_s)
+        value = predicate()
+    return value

@@ -6,8 +6,6 @@ import datetime as dt
 import json
 import socket
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from firmware_interfaces import topics
 from paho.mqtt.enums import CallbackAPIVersion
+
+from tests.helpers import wait_for as wait_for  # re-exported: older tests import it from here
 
 
 def make_certificate(folder: Path, name: str, uri: str) -> tuple[Path, Path]:
@@ -73,16 +73,6 @@ def make_certificate(folder: Path, name: str, uri: str) -> tuple[Path, Path]:
         )
     )
     return cert_path, key_path
-
-
-def wait_for(predicate: Callable[[], Any], timeout_s: float = 10.0, step_s: float = 0.05) -> Any:
-    """Poll until `predicate()` is truthy; returns its value (or the last falsy one)."""
-    deadline = time.monotonic() + timeout_s
-    value = predicate()
-    while not value and time.monotonic() < deadline:
-        time.sleep(step_s)
-        value = predicate()
-    return value
 
 
 class FakeCentral:

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from central.common.errors import Conflict
 from central.db.engine import transaction
@@ -45,6 +49,21 @@ class ArmThatPicks:
         return Outcome("ok", None, {"result_code": 0, "cycle_ms": 6400.0})
 
 
+@contextmanager
+def shelved(
+    database_url: str, tea: int, mug: int = 0
+) -> Iterator[tuple[TestClient, sessionmaker[Session], dict[str, str]]]:
+    """The API on a seeded database with `tea` teas on A02-B05 (lot L1) and `mug` mugs on
+    A04-B09; yields the client, its session factory and a supervisor's headers."""
+    with api_client(settings_for(database_url)) as client:
+        sessions = client.app.state.container.sessions  # type: ignore[attr-defined]
+        sup = sign_in(client, "supervisor")
+        shelve(client, sup, TEA.code, tea, "A02-B05", lot="L1")
+        if mug:
+            shelve(client, sup, MUG.code, mug, "A04-B09")
+        yield client, sessions, sup
+
+
 def test_a_released_wave_feeds_the_arm_and_its_tote_goes_to_packing(database_url: str) -> None:
     sim = InProcessFleet(generate_layout(2, stations=4), 2)
     pick_node = sim.layout.node_id(sim.layout.cells(PICK)[1])
@@ -54,11 +73,7 @@ def test_a_released_wave_feeds_the_arm_and_its_tote_goes_to_packing(database_url
     def carry(source: str, dest: str, tote: str, origin: str) -> str:
         return sim.fleet.submit(TaskKind.TOTE, source, dest, tote, origin).id
 
-    with api_client(settings_for(database_url)) as client:
-        sessions = client.app.state.container.sessions  # type: ignore[attr-defined]
-        sup = sign_in(client, "supervisor")
-        shelve(client, sup, TEA.code, 10, "A02-B05", lot="L1")
-        shelve(client, sup, MUG.code, 10, "A04-B09")
+    with shelved(database_url, tea=10, mug=10) as (client, sessions, sup):
         body = order("ARM-1", [(TEA.code, 3), (MUG.code, 2)])
         order_id = client.post("/api/v1/orders", json=body, headers=sup).json()["order"]["id"]
         client.post("/api/v1/outbound/allocate", json={}, headers=sup)
@@ -115,11 +130,7 @@ def test_a_released_wave_feeds_the_arm_and_its_tote_goes_to_packing(database_url
 def test_a_line_handed_to_the_arm_is_not_picked_by_hand_and_back_once_cancelled(
     database_url: str,
 ) -> None:
-    with api_client(settings_for(database_url)) as client:
-        sessions = client.app.state.container.sessions  # type: ignore[attr-defined]
-        sup = sign_in(client, "supervisor")
-        shelve(client, sup, TEA.code, 10, "A02-B05", lot="L1")
-        shelve(client, sup, MUG.code, 10, "A04-B09")
+    with shelved(database_url, tea=10, mug=10) as (client, sessions, sup):
         with sessions.begin() as session:  # A02-B05 is in the arm's zone, A04-B09 is not
             shelf = session.scalars(select(Location).where(Location.code == "A02-B05")).one()
             site = session.get(Site, shelf.site_id)
@@ -180,10 +191,7 @@ def test_a_line_handed_to_the_arm_is_not_picked_by_hand_and_back_once_cancelled(
 def test_a_line_fed_to_the_arm_while_handhelds_confirm_goes_to_exactly_one_of_them(
     database_url: str,
 ) -> None:
-    with api_client(settings_for(database_url)) as client:
-        sessions = client.app.state.container.sessions  # type: ignore[attr-defined]
-        sup = sign_in(client, "supervisor")
-        shelve(client, sup, TEA.code, 30, "A02-B05", lot="L1")
+    with shelved(database_url, tea=30) as (client, sessions, sup):
         for n in range(12):
             body = order(f"RACE-{n}", [(TEA.code, 1)])
             assert client.post("/api/v1/orders", json=body, headers=sup).status_code == 201

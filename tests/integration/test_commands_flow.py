@@ -16,15 +16,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, select
 
-from central.app import create_app
 from central.db.tables import TelemetrySample
 from edge.agent import EdgeAgent
 from simulators.opcua_controller import ControllerConfig, OpcUaControllerStandIn
 from tests.conftest import _psycopg_url, private_postgres_schema
-from tests.helpers import seeded_sessions, settings_for, sign_in
-from tests.integration.opcua_support import wait_for
-from tests.integration.test_opcua_edge import edge_config
-from whs.broker import CENTRAL, EDGE, BrokerAccount, LocalBroker, find_free_port
+from tests.helpers import sign_in, wait_for
+from tests.integration.fleet_support import central_app, edge_accounts, edge_serving
+from whs.broker import LocalBroker, find_free_port
 
 pytestmark = pytest.mark.integration
 
@@ -41,34 +39,22 @@ class Stack:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp: Path = tmp_path_factory.mktemp("commands")
-    accounts = [BrokerAccount("central", CENTRAL), BrokerAccount("edge-01", EDGE)]
-    with private_postgres_schema() as db_url, LocalBroker(tmp / "broker", accounts) as broker:
-        with seeded_sessions(db_url):
-            pass
-        settings = settings_for(
-            db_url,
-            mqtt_host=broker.host,
-            mqtt_port=broker.port,
-            mqtt_username="central",
-            mqtt_password=broker.account("central").password,
-        )
+    with (
+        private_postgres_schema() as db_url,
+        LocalBroker(tmp / "broker", edge_accounts()) as broker,
+    ):
         server = OpcUaControllerStandIn(ControllerConfig(tags=6, rate_hz=5, port=find_free_port()))
         server.start()
-        with TestClient(create_app(settings, run_ingest=True)) as api:
-            admin = sign_in(api, "admin", "admin")
-            created = api.post(
-                "/api/v1/devices",
-                json={"device_id": "ctl-01", "kind": "robot_arm", "site": "wh1"},
-                headers=admin,
-            )
-            assert created.status_code == 201, created.text
-            edge = EdgeAgent(edge_config(broker, tmp / "edge", server.endpoint))
-            edge.start()
-            try:
+        try:
+            with (
+                central_app(db_url, broker) as api,
+                edge_serving(
+                    api, broker, tmp / "edge", server.endpoint, "ctl-01", "robot_arm"
+                ) as edge,
+            ):
                 yield Stack(api, sign_in(api, "supervisor"), server, edge, db_url)
-            finally:
-                edge.stop()
-                server.stop()
+        finally:
+            server.stop()
 
 
 def device(stack: Stack, device_id: str) -> dict[str, Any]:

@@ -7,7 +7,6 @@ offline by its last will and its task is finished by another vehicle.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,16 +19,20 @@ from central.fleet.domain import TaskKind, TaskStatus
 from central.fleet.layout import DOCK, HOME, PACK, PICK, RESERVE, Layout, generate_layout
 from central.fleet.manager import FleetConfig, FleetManager
 from edge.adapters.vda5050 import Vda5050Master
-from edge.config import BrokerConfig
-from simulators.vda5050.config import parse_agv_config
 from simulators.vda5050.runner import AgvStandIns
 from simulators.vda5050.trajectory import find_conflicts
-from whs.broker import AGV, CENTRAL, BrokerAccount, LocalBroker
+from tests.integration.fleet_support import (
+    ManagerBox,
+    agv_accounts,
+    manager_running,
+    vda_master,
+    vda_standins,
+)
+from whs.broker import LocalBroker
 
 pytestmark = pytest.mark.integration
 
 TIME_FACTOR = 40.0
-AGV_PASSWORD = "agv-test-pass"
 
 
 @dataclass
@@ -48,72 +51,36 @@ def running_fleet(
     config: FleetConfig | None = None,
 ) -> Iterator[Fleet]:
     layout = generate_layout(vehicles, width=25, stations=8)
-    homes = layout.cells(HOME)[:vehicles]
-    serials = [f"agv{i:02d}" for i in range(vehicles)]
-    accounts = [BrokerAccount("central", CENTRAL)] + [
-        BrokerAccount(s, AGV, password=AGV_PASSWORD) for s in serials
-    ]
-    with LocalBroker(tmp / "broker", accounts) as broker:
-        cfg = parse_agv_config(
-            {
-                "broker": {
-                    "host": broker.host,
-                    "port": broker.port,
-                    "username": "{serial}",
-                    "password": AGV_PASSWORD,
-                },
-                "time_factor": TIME_FACTOR,
-                "validate_outgoing": True,
-                "vehicles": [
-                    {
-                        "serial": s,
-                        "start_node": layout.node_id(c),
-                        "x": layout.position(c)[0],
-                        "y": layout.position(c)[1],
-                        "action_s": 2.0,
-                        "speed_mps": 1.0,
-                    }
-                    for s, c in zip(serials, homes, strict=True)
-                ],
-                "faults": faults or [],
-            }
+    homes = {f"agv{i:02d}": layout.node_id(c) for i, c in enumerate(layout.cells(HOME)[:vehicles])}
+    with LocalBroker(tmp / "broker", agv_accounts(list(homes))) as broker:
+        standins = vda_standins(
+            broker,
+            layout,
+            homes,
+            TIME_FACTOR,
+            vehicle={"action_s": 2.0, "speed_mps": 1.0},
+            validate_outgoing=True,
+            faults=faults or [],
         )
-        standins = AgvStandIns(cfg)
-        master_box: list[FleetManager] = []
-        master = Vda5050Master(
-            BrokerConfig(
-                host=broker.host,
-                port=broker.port,
-                username="central",
-                password=broker.account("central").password,
-            ),
-            "fleet-test",
-            manufacturer="whs-sim",
-            on_state=lambda s, m: master_box[0].on_state(s, m),
-            on_connection=lambda s, c: master_box[0].on_connection(s, c),
-            record=True,
-        )
+        box = ManagerBox()
+        master = vda_master(broker, "fleet-test", box, record=True)
         manager = FleetManager(
             layout,
             master,
             standins.now,
-            {s: layout.node_id(c) for s, c in zip(serials, homes, strict=True)},
+            homes,
             # stuck-vehicle thresholds in simulated seconds: at x40 a busy host's lag of a
             # second is 40 s, so they are far above the production defaults here
             config or FleetConfig(step_s=1.0, stale_state_s=1200.0, no_progress_s=600.0),
         )
-        master_box.append(manager)
+        box.manager = manager
         master.start()
         assert master.wait_connected(10)
         standins.start()
-        stop = threading.Event()
-        loop = threading.Thread(target=manager.run, args=(stop, 0.005), daemon=True)
-        loop.start()
         try:
-            yield Fleet(layout, standins, master, manager)
+            with manager_running(manager):
+                yield Fleet(layout, standins, master, manager)
         finally:
-            stop.set()
-            loop.join(5)
             standins.stop()
             master.stop()
 

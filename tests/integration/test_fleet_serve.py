@@ -3,8 +3,6 @@ tasks over the HTTP API, and a central restart that finds its unfinished tasks a
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,25 +14,14 @@ from sqlalchemy import select
 from central.db.engine import make_engine, make_session_factory
 from central.db.tables import FleetTask
 from central.fleet.layout import HOME, PACK, PICK, generate_layout
-from simulators.vda5050.config import parse_agv_config
-from simulators.vda5050.runner import AgvStandIns
-from tests.helpers import api_client, settings_for, sign_in
-from whs.broker import AGV, CENTRAL, BrokerAccount, LocalBroker
+from tests.helpers import api_client, sign_in, wait_for
+from tests.integration.fleet_support import agv_accounts, central_settings, vda_standins
+from whs.broker import LocalBroker
 from whs.fleet_runtime import fleet_service
 
 pytestmark = pytest.mark.integration
 
 TIME_FACTOR = 20.0
-PASSWORD = "agv-pass"
-
-
-def wait_for(check: Callable[[], Any], timeout_s: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.1)
-    return check()
 
 
 def test_central_runs_the_fleet_and_a_restart_requeues_unfinished_tasks(
@@ -43,9 +30,6 @@ def test_central_runs_the_fleet_and_a_restart_requeues_unfinished_tasks(
     layout = generate_layout(3, width=25, stations=4)
     homes = [layout.node_id(c) for c in layout.cells(HOME)[:3]]
     serials = ["agv00", "agv01", "agv02"]
-    accounts = [BrokerAccount("central", CENTRAL)] + [
-        BrokerAccount(s, AGV, password=PASSWORD) for s in serials
-    ]
     fleet_file = tmp_path / "fleet.yaml"
     fleet_file.write_text(
         yaml.safe_dump(
@@ -60,36 +44,14 @@ def test_central_runs_the_fleet_and_a_restart_requeues_unfinished_tasks(
     )
     picks = [layout.node_id(c) for c in layout.cells(PICK)]
     packs = [layout.node_id(c) for c in layout.cells(PACK)]
-    with LocalBroker(tmp_path / "broker", accounts) as broker:
-        settings = settings_for(
-            database_url,
-            mqtt_host=broker.host,
-            mqtt_port=broker.port,
-            mqtt_username="central",
-            mqtt_password=broker.account("central").password,
-        )
-        standins = AgvStandIns(
-            parse_agv_config(
-                {
-                    "broker": {
-                        "host": broker.host,
-                        "port": broker.port,
-                        "username": "{serial}",
-                        "password": PASSWORD,
-                    },
-                    "time_factor": TIME_FACTOR,
-                    "vehicles": [
-                        {
-                            "serial": s,
-                            "start_node": h,
-                            "x": layout.position(layout.cell_of(h))[0],
-                            "y": layout.position(layout.cell_of(h))[1],
-                            "state_interval_s": 10,
-                        }
-                        for s, h in zip(serials, homes, strict=True)
-                    ],
-                }
-            )
+    with LocalBroker(tmp_path / "broker", agv_accounts(serials)) as broker:
+        settings = central_settings(database_url, broker)
+        standins = vda_standins(
+            broker,
+            layout,
+            dict(zip(serials, homes, strict=True)),
+            TIME_FACTOR,
+            vehicle={"state_interval_s": 10},
         )
         standins.start()
         try:
@@ -113,7 +75,9 @@ def test_central_runs_the_fleet_and_a_restart_requeues_unfinished_tasks(
                     assert created.status_code == 201, created.text
                     first.append(created.json()["id"])
                 assert wait_for(
-                    lambda: all(tasks(client, operator)[i]["status"] == "done" for i in first)
+                    lambda: all(tasks(client, operator)[i]["status"] == "done" for i in first),
+                    20,
+                    0.1,
                 ), tasks(client, operator)
                 done_by = {i: tasks(client, operator)[i]["vehicle"] for i in first}
                 bad = {"kind": "tote", "source": packs[0], "dest": picks[0]}
@@ -155,7 +119,9 @@ def test_central_runs_the_fleet_and_a_restart_requeues_unfinished_tasks(
                     == 422
                 )
                 assert wait_for(
-                    lambda: all(tasks(client, viewer)[i]["status"] == "done" for i in later), 30
+                    lambda: all(tasks(client, viewer)[i]["status"] == "done" for i in later),
+                    30,
+                    0.1,
                 ), tasks(client, viewer)
                 operator = sign_in(client, "operator")
                 body = {"kind": "tote", "source": picks[0], "dest": packs[0]}

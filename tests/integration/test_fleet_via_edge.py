@@ -6,22 +6,19 @@ central's ingest. Real Mosquitto, PostgreSQL, asyncua stand-in, edge agent, cent
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from central.app import create_app
 from central.db.tables import Command
 from central.fleet.layout import HOME, PACK, PICK, generate_layout
-from edge.agent import EdgeAgent
 from simulators.opcua_agv import OBJECT_ID, OpcUaAgvConfig, OpcUaAgvStandIn
 from simulators.vda5050.trajectory import find_conflicts
-from tests.helpers import seeded_sessions, settings_for, sign_in
-from tests.integration.opcua_support import wait_for
-from tests.integration.test_opcua_edge import edge_config
-from whs.broker import CENTRAL, EDGE, BrokerAccount, LocalBroker, find_free_port
+from tests.helpers import sign_in, wait_for
+from tests.integration.fleet_support import central_app, edge_accounts, edge_serving
+from whs.broker import LocalBroker, find_free_port
 from whs.fleet_runtime import fleet_service
 
 pytestmark = pytest.mark.integration
@@ -47,80 +44,56 @@ def test_opcua_agvs_driven_through_the_edge_finish_tasks(postgres_url: str, tmp_
             }
         )
     )
-    with seeded_sessions(postgres_url):
-        pass
-    accounts = [BrokerAccount("central", CENTRAL), BrokerAccount("edge-01", EDGE)]
     controller = OpcUaAgvStandIn(
         OpcUaAgvConfig(vehicles=homes, port=find_free_port(), time_factor=TIME_FACTOR)
     )
     controller.start()
     try:
-        with LocalBroker(tmp_path / "broker", accounts) as broker:
-            settings = settings_for(
-                postgres_url,
-                mqtt_host=broker.host,
-                mqtt_port=broker.port,
-                mqtt_username="central",
-                mqtt_password=broker.account("central").password,
-            )
-            app = create_app(settings, run_ingest=True, services=[fleet_service(fleet_file)])
-            with TestClient(app) as api:
-                admin = sign_in(api, "admin", "admin")
-                created = api.post(
-                    "/api/v1/devices",
-                    json={"device_id": CONTROLLER, "kind": "agv", "site": "wh1"},
-                    headers=admin,
-                )
-                assert created.status_code == 201, created.text
-                config = edge_config(
-                    broker,
-                    tmp_path / "edge",
-                    controller.endpoint,
-                    id=CONTROLLER,
-                    kind="opcua_agv",
-                    browse_root=OBJECT_ID,
-                    publishing_interval_ms=50,
-                )
-                edge = EdgeAgent(config)
-                edge.start()
-                try:
-                    operator = sign_in(api, "operator")
-                    picks = [layout.node_id(c) for c in layout.cells(PICK)]
-                    packs = [layout.node_id(c) for c in layout.cells(PACK)]
-                    ids = []
-                    for i in range(3):
-                        body = {"kind": "tote", "source": picks[i], "dest": packs[3 - i]}
-                        r = api.post("/api/v1/fleet/tasks", json=body, headers=operator)
-                        assert r.status_code == 201, r.text
-                        ids.append(r.json()["id"])
+        with (
+            LocalBroker(tmp_path / "broker", edge_accounts()) as broker,
+            central_app(postgres_url, broker, [fleet_service(fleet_file)]) as api,
+            edge_serving(
+                api,
+                broker,
+                tmp_path / "edge",
+                controller.endpoint,
+                CONTROLLER,
+                "agv",
+                kind="opcua_agv",
+                browse_root=OBJECT_ID,
+                publishing_interval_ms=50,
+            ),
+        ):
+            app: Any = api.app
+            operator = sign_in(api, "operator")
+            picks = [layout.node_id(c) for c in layout.cells(PICK)]
+            packs = [layout.node_id(c) for c in layout.cells(PACK)]
+            ids = []
+            for i in range(3):
+                body = {"kind": "tote", "source": picks[i], "dest": packs[3 - i]}
+                r = api.post("/api/v1/fleet/tasks", json=body, headers=operator)
+                assert r.status_code == 201, r.text
+                ids.append(r.json()["id"])
 
-                    def tasks() -> dict[str, dict[str, object]]:
-                        listed = api.get("/api/v1/fleet/tasks", headers=operator).json()
-                        return {t["id"]: t for t in listed}
+            def tasks() -> dict[str, dict[str, object]]:
+                listed = api.get("/api/v1/fleet/tasks", headers=operator).json()
+                return {t["id"]: t for t in listed}
 
-                    assert wait_for(lambda: all(tasks()[i]["status"] == "done" for i in ids), 60), (
-                        tasks()
-                    )
-                    done = tasks()
-                    service = app.state.fleet_service
-                    failed = [list(c.failed_calls) for c in service.controllers]
-                    with app.state.container.sessions() as session:
-                        sent = session.execute(
-                            select(Command.action, Command.status).where(
-                                Command.target == CONTROLLER
-                            )
-                        ).all()
-                    controller.stop()  # the edge reports its device offline
-                    viewer = sign_in(api, "viewer")
+            assert wait_for(lambda: all(tasks()[i]["status"] == "done" for i in ids), 60), tasks()
+            done = tasks()
+            service = app.state.fleet_service
+            failed = [list(c.failed_calls) for c in service.controllers]
+            with app.state.container.sessions() as session:
+                sent = session.execute(
+                    select(Command.action, Command.status).where(Command.target == CONTROLLER)
+                ).all()
+            controller.stop()  # the edge reports its device offline
+            viewer = sign_in(api, "viewer")
 
-                    def vehicles() -> list[dict[str, object]]:
-                        return list(api.get("/api/v1/fleet/vehicles", headers=viewer).json())
+            def vehicles() -> list[dict[str, object]]:
+                return list(api.get("/api/v1/fleet/vehicles", headers=viewer).json())
 
-                    offline = wait_for(
-                        lambda: all(v["status"] == "offline" for v in vehicles()), 20
-                    )
-                finally:
-                    edge.stop()
+            offline = wait_for(lambda: all(v["status"] == "offline" for v in vehicles()), 20)
     finally:
         controller.stop()
     assert {done[i]["vehicle"] for i in ids} <= set(homes)

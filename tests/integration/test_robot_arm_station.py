@@ -16,15 +16,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select
 
-from central.app import create_app
 from central.db.tables import DeviceEvent
 from edge.agent import EdgeAgent
 from simulators.robot_arm import OBJECT_ID, ArmConfig, RobotArmStandIn
 from tests.conftest import _psycopg_url, private_postgres_schema
-from tests.helpers import seeded_sessions, settings_for, sign_in
-from tests.integration.opcua_support import wait_for
-from tests.integration.test_opcua_edge import edge_config
-from whs.broker import CENTRAL, EDGE, BrokerAccount, LocalBroker, find_free_port
+from tests.helpers import sign_in, wait_for
+from tests.integration.fleet_support import central_app, edge_accounts, edge_serving
+from whs.broker import LocalBroker, find_free_port
 
 pytestmark = pytest.mark.integration
 
@@ -44,39 +42,27 @@ class Stack:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp: Path = tmp_path_factory.mktemp("arm")
-    accounts = [BrokerAccount("central", CENTRAL), BrokerAccount("edge-01", EDGE)]
-    with private_postgres_schema() as db_url, LocalBroker(tmp / "broker", accounts) as broker:
-        with seeded_sessions(db_url):
-            pass
-        settings = settings_for(
-            db_url,
-            mqtt_host=broker.host,
-            mqtt_port=broker.port,
-            mqtt_username="central",
-            mqtt_password=broker.account("central").password,
-        )
+    with (
+        private_postgres_schema() as db_url,
+        LocalBroker(tmp / "broker", edge_accounts()) as broker,
+    ):
         # cycles of about 0.2 s + 0.125 s (4 s and 2.5 s at x20)
         arm = RobotArmStandIn(ArmConfig(port=find_free_port(), time_factor=20, seed=7))
         arm.start()
-        with TestClient(create_app(settings, run_ingest=True)) as api:
-            admin = sign_in(api, "admin", "admin")
-            created = api.post(
-                "/api/v1/devices",
-                json={"device_id": ARM, "kind": "robot_arm", "site": "wh1"},
-                headers=admin,
-            )
-            assert created.status_code == 201, created.text
-            config = edge_config(
-                broker,
-                tmp / "edge",
-                arm.endpoint,
-                id=ARM,
-                kind="robot_arm",
-                browse_root=OBJECT_ID,
-            )
-            edge = EdgeAgent(config)
-            edge.start()
-            try:
+        try:
+            with (
+                central_app(db_url, broker) as api,
+                edge_serving(
+                    api,
+                    broker,
+                    tmp / "edge",
+                    arm.endpoint,
+                    ARM,
+                    "robot_arm",
+                    kind="robot_arm",
+                    browse_root=OBJECT_ID,
+                ) as edge,
+            ):
                 stack = Stack(
                     api, sign_in(api, "operator"), sign_in(api, "supervisor"), arm, edge, db_url
                 )
@@ -88,9 +74,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                     15,
                 ), "central never learnt which edge serves the arm"
                 yield stack
-            finally:
-                edge.stop()
-                arm.stop()
+        finally:
+            arm.stop()
 
 
 def queue(stack: Stack, sku: str, qty: int, tote: str) -> str:
