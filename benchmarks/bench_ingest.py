@@ -38,6 +38,10 @@ from whs.broker import CENTRAL, DEVICE, EDGE, BrokerAccount, LocalBroker
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ingest.json"
 GATES = 4
+PUBLISHER = (
+    "own process, 4 connections, bodies built before the timed window, send time stamped into"
+    " sent_at/first_seen at publish"
+)
 APP_NAME = "whs-bench-ingest"  # PostgreSQL application_name of the workers' connections
 _TICK = os.sysconf("SC_CLK_TCK")
 
@@ -123,7 +127,7 @@ def raw_ceiling(folder: Path, messages: int, qos: int = 0) -> dict[str, Any]:
         go.set()
         done.wait(60)
         elapsed = (last[0] or time.perf_counter()) - start
-        finished.get(timeout=60)
+        pub = finished.get(timeout=60)
         proc.join(10)
         sub.disconnect()
         sub.loop_stop()
@@ -132,7 +136,9 @@ def raw_ceiling(folder: Path, messages: int, qos: int = 0) -> dict[str, Any]:
         "received": got,
         "payload_bytes": len(reads_payload("gate-01", 1, 1, 1, datetime.now(UTC))),
         "qos": qos,
-        "publisher": "own process, 4 connections, payload built per message",
+        "publisher": PUBLISHER,
+        "publisher_prepare_s": pub["prepare_s"],
+        "publisher_max_rss_mb": pub["max_rss_mb"],
         "raw_msgs_per_s": round(got / elapsed),
     }
 
@@ -299,7 +305,8 @@ def whole_path(folder: Path, db_url: str, messages: int, reads: int) -> dict[str
             before = {pid: _cpu_s(pid) for group in pids.values() for pid in group}
             start_wall = datetime.now(UTC)
             go.set()
-            publish_s = float(finished.get(timeout=300))
+            pub = finished.get(timeout=300)
+            publish_s = float(pub["publish_s"])
             deadline = time.monotonic() + 120
             n = 0
             while time.monotonic() < deadline:
@@ -338,6 +345,10 @@ def whole_path(folder: Path, db_url: str, messages: int, reads: int) -> dict[str
         "reads_per_message": reads,
         "events": total,
         "publish_s": round(publish_s, 2),
+        "publisher": PUBLISHER,
+        "publisher_prepare_s": pub["prepare_s"],
+        "publisher_payload_mb": round(pub["payload_bytes"] / 1e6, 1),
+        "publisher_max_rss_mb": pub["max_rss_mb"],
         "elapsed_s": round(elapsed, 2),
         "events_per_s": round(len(epcs) / elapsed) if elapsed > 0 else 0,
         "messages_per_s": round(len(epcs) / reads / elapsed) if elapsed > 0 else 0,

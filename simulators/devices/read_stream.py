@@ -6,8 +6,10 @@ test can tell exactly which reads reached central, how often and in what order.
 
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing
+import resource
 import threading
 import time
 from collections import deque
@@ -30,15 +32,43 @@ def parse_stream_epc(epc: str) -> tuple[int, int, int]:
     return int(epc[2:8], 16), int(epc[8:18], 16), int(epc[18:24], 16)
 
 
+def iso_ts(now: datetime) -> str:
+    """`now` as the fixed-width UTC time devices send (27 chars, 2026-01-02T03:04:05.000006Z)."""
+    return now.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
 def reads_payload(gate_id: str, gate_no: int, seq: int, count: int, now: datetime) -> bytes:
     """An rfid_reads message with `count` distinct reads, all first seen at `now`."""
-    ts = now.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    ts = iso_ts(now)
     reads = [
         {"epc": stream_epc(gate_no, seq, i), "antenna": 1, "peak_rssi": -55.0, "first_seen": ts}
         for i in range(count)
     ]
     body = {"reader_id": gate_id, "seq": seq, "sent_at": ts, "reads": reads}
     return json.dumps(body, separators=(",", ":")).encode()
+
+
+_UNSTAMPED = datetime(1970, 1, 1, tzinfo=UTC)
+_UNSTAMPED_TS = iso_ts(_UNSTAMPED).encode()
+
+
+@dataclass(frozen=True)
+class PreparedPayload:
+    """A reads_payload body built ahead of time, cut where its time fields (`sent_at` and every
+    read's `first_seen`, fixed width) go; `stamp` joins the pieces with the send time."""
+
+    pieces: tuple[bytes, ...]
+
+    def stamp(self, ts: bytes) -> bytes:
+        """The body with `ts` (an iso_ts, encoded) in every time field."""
+        return ts.join(self.pieces)
+
+
+def prepare_reads_payload(gate_id: str, gate_no: int, seq: int, count: int) -> PreparedPayload:
+    """reads_payload(gate_id, gate_no, seq, count, t) for a t to be stamped at send time."""
+    return PreparedPayload(
+        tuple(reads_payload(gate_id, gate_no, seq, count, _UNSTAMPED).split(_UNSTAMPED_TS))
+    )
 
 
 class ReadPublisher:
@@ -128,10 +158,13 @@ class StreamPlan:
 
 
 def publish_stream(plan: StreamPlan, ready: Any, go: Any, done: Any) -> None:
-    """Publisher process body: connect, say `ready`, wait for `go`, publish everything as fast as
-    paho can (each payload built when sent, so its first_seen is the publish time), then put the
-    seconds publishing took on `done` (QoS 1: until every PUBACK; QoS 0: until handed to the
-    socket). The raw ceiling and the whole path use this same code."""
+    """Publisher process body: connect, build every message body, say `ready`, wait for `go`,
+    publish everything as fast as paho can, then put what it measured on `done`: `publish_s`
+    (QoS 1: until every PUBACK; QoS 0: until handed to the socket), `prepare_s`, `payload_bytes`
+    (all bodies) and `max_rss_mb`. Bodies are built before the timed window (the devices are
+    separate hardware in production, their JSON encoding is not the system's cost); at send time
+    only the current time is written into each body's `sent_at` and `first_seen` fields, so
+    latency is still measured from the publish. The raw ceiling and the whole path use this code."""
     clients = []
     for gate, _no, user, password, _topic in plan.connections:
         c = mqtt.Client(
@@ -146,6 +179,16 @@ def publish_stream(plan: StreamPlan, ready: Any, go: Any, done: Any) -> None:
         c.connect(plan.host, plan.port, keepalive=30)
         c.loop_start()
         clients.append(c)
+    prep_start = time.perf_counter()
+    # one row per seq, one prepared body per connection: distinct EPCs in every read
+    bodies = [
+        [prepare_reads_payload(gate, no, seq, plan.reads) for gate, no, *_ in plan.connections]
+        for seq in range(1, plan.messages + 1)
+    ]
+    prepare_s = time.perf_counter() - prep_start
+    payload_bytes = sum(len(b.stamp(_UNSTAMPED_TS)) for row in bodies for b in row)
+    gc.collect()
+    gc.freeze()  # the prepared bodies are never garbage: keep the collector off them
     while not all(c.is_connected() for c in clients):
         time.sleep(0.01)
     ready.set()
@@ -154,17 +197,27 @@ def publish_stream(plan: StreamPlan, ready: Any, go: Any, done: Any) -> None:
     # a sliding window of unacknowledged publishes (paho itself keeps 1,000 in flight): bounded
     # memory without draining the pipe every so often
     infos: deque[mqtt.MQTTMessageInfo] = deque()
-    for seq in range(1, plan.messages + 1):
-        for c, (gate, no, _u, _p, topic) in zip(clients, plan.connections, strict=True):
-            payload = reads_payload(gate, no, seq, plan.reads, datetime.now(UTC))
-            info = c.publish(topic, payload, plan.qos)
+    sends = [(c, conn[4]) for c, conn in zip(clients, plan.connections, strict=True)]
+    now = datetime.now
+    for row in bodies:
+        for (c, topic), prepared in zip(sends, row, strict=True):
+            ts = iso_ts(now(UTC)).encode()
+            info = c.publish(topic, prepared.stamp(ts), plan.qos)
             if plan.qos:
                 infos.append(info)
         while len(infos) > WINDOW:
             infos.popleft().wait_for_publish(60)
     for info in infos:
         info.wait_for_publish(60)
-    done.put(time.perf_counter() - start)
+    publish_s = time.perf_counter() - start
+    done.put(
+        {
+            "publish_s": publish_s,
+            "prepare_s": round(prepare_s, 2),
+            "payload_bytes": payload_bytes,
+            "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        }
+    )
     time.sleep(0.5)
     for c in clients:
         c.disconnect()
@@ -178,7 +231,7 @@ def start_publisher(plan: StreamPlan) -> tuple[Any, Any, Any]:
     ready, go, done = ctx.Event(), ctx.Event(), ctx.Queue()
     proc = ctx.Process(target=publish_stream, args=(plan, ready, go, done), daemon=True)
     proc.start()
-    if not ready.wait(60):
+    if not ready.wait(120):
         proc.kill()
         raise RuntimeError("the publisher process did not connect")
     return proc, go, done
