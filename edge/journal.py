@@ -78,6 +78,18 @@ class SqliteOutbox:
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS seen (key INTEGER PRIMARY KEY, n INTEGER NOT NULL)"
         )
+        # sealed batches: rows up to last_id (after the previous batch's); sealing writes one
+        # small row here instead of rewriting every event row it seals
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS batches (seq INTEGER PRIMARY KEY, last_id INTEGER NOT NULL)"
+        )
+        with self._db:  # a journal from before the batches table: its rows name their batch
+            self._db.execute("BEGIN")
+            self._db.execute(
+                "INSERT OR IGNORE INTO batches (seq, last_id) SELECT batch_seq, MAX(id)"
+                " FROM events WHERE batch_seq IS NOT NULL GROUP BY batch_seq"
+            )
+            self._db.execute("UPDATE events SET batch_seq = NULL WHERE batch_seq IS NOT NULL")
         meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
         if "epoch" in meta:
             self.epoch = int(meta["epoch"])
@@ -95,14 +107,9 @@ class SqliteOutbox:
             self._db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
         )
         self._last_id: dict[int, int] = {}
-        self._batches: deque[Batch] = deque(self._load_batches())
         # unbatched rows (id, events, JSON), also kept in memory so sealing reads nothing back
-        self._rows: deque[tuple[int, int, str]] = deque(
-            (int(i), int(n), body)
-            for i, n, body in self._db.execute(
-                "SELECT id, n, body FROM events WHERE batch_seq IS NULL ORDER BY id"
-            )
-        )
+        self._rows: deque[tuple[int, int, str]] = deque()
+        self._batches: deque[Batch] = deque(self._load_batches())
         self._unbatched = sum(n for _, n, _ in self._rows)
         self._keys: OrderedDict[int, None] = OrderedDict(
             (int(k), None) for (k,) in self._db.execute("SELECT key FROM seen ORDER BY n")
@@ -120,17 +127,21 @@ class SqliteOutbox:
             )
 
     def _load_batches(self) -> list[Batch]:
-        rows = self._db.execute(
-            "SELECT batch_seq, id, n, body FROM events WHERE batch_seq IS NOT NULL"
-            " ORDER BY batch_seq, id"
-        ).fetchall()
-        grouped: dict[int, list[str]] = {}
-        sizes: dict[int, int] = {}
-        for seq, row_id, n, body in rows:
-            grouped.setdefault(int(seq), []).append(body)
-            sizes[int(seq)] = sizes.get(int(seq), 0) + int(n)
-            self._last_id[int(seq)] = int(row_id)
-        return [_batch(seq, bodies, sizes[seq]) for seq, bodies in sorted(grouped.items())]
+        """The sealed batches from the journal; the rows after the last one go to `_rows`."""
+        bounds = self._db.execute("SELECT seq, last_id FROM batches ORDER BY seq").fetchall()
+        rows = self._db.execute("SELECT id, n, body FROM events ORDER BY id").fetchall()
+        batches, at = [], 0
+        for seq, last_id in bounds:
+            bodies, size = [], 0
+            while at < len(rows) and rows[at][0] <= last_id:
+                bodies.append(rows[at][2])
+                size += int(rows[at][1])
+                at += 1
+            if bodies:
+                self._last_id[int(seq)] = int(last_id)
+                batches.append(_batch(int(seq), bodies, size))
+        self._rows.extend((int(i), int(n), body) for i, n, body in rows[at:])
+        return batches
 
     def append(self, events: Sequence[WireItem], keys: Iterable[int] = ()) -> None:
         """Commit events (wire form; an EncodedEvents is one row), and the keys of the messages
@@ -182,13 +193,12 @@ class SqliteOutbox:
             while self._rows and (not taken or size + self._rows[0][1] <= max_events):
                 taken.append(self._rows.popleft())
                 size += taken[-1][1]
-            first, last = taken[0][0], taken[-1][0]
+            last = taken[-1][0]
             try:
                 with self._db:
                     self._db.execute("BEGIN")
                     self._db.execute(
-                        "UPDATE events SET batch_seq = ? WHERE id BETWEEN ? AND ?",
-                        (seq, first, last),
+                        "INSERT INTO batches (seq, last_id) VALUES (?, ?)", (seq, last)
                     )
                     self._db.execute("UPDATE meta SET value = ? WHERE key = 'next_seq'", (seq + 1,))
             except BaseException:
@@ -222,6 +232,7 @@ class SqliteOutbox:
                     with self._db:
                         self._db.execute("BEGIN")
                         self._db.execute("DELETE FROM events WHERE id <= ?", (last_id,))
+                        self._db.execute("DELETE FROM batches WHERE seq <= ?", (seq,))
                 finally:
                     self._db.execute("PRAGMA synchronous=FULL")
             return dropped

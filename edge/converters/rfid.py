@@ -119,6 +119,29 @@ class Deduplicator:
             self._last_seen[epc] = latest
         return repeat
 
+    def keep_fresh(
+        self, reads: Iterable[tuple[str, datetime, datetime, Any]]
+    ) -> tuple[list[Any], datetime | None]:
+        """is_repeat for each (epc, first_seen, last_seen, item) in turn: the items that are not
+        repeats, and the latest last_seen among them (the `reads` fast path's loop)."""
+        seen = self._last_seen
+        window = self.window
+        kept = []
+        latest = None
+        for epc, first, last, item in reads:
+            previous = seen.get(epc)
+            if previous is None:
+                seen[epc] = last
+            else:
+                if last > previous:
+                    seen[epc] = last
+                if first - previous <= window:
+                    continue
+            kept.append(item)
+            if latest is None or last > latest:
+                latest = last
+        return kept, latest
+
     def forget_before(self, when: datetime) -> None:
         """Drop tags last seen more than a window before `when` (bounds memory)."""
         horizon = when - self.window
@@ -309,8 +332,9 @@ def _fast_time(text: Any) -> tuple[datetime, str] | None:
 
 def _fast_reads(
     payload: Any, gate_id: str
-) -> list[tuple[datetime, datetime, dict[str, Any]]] | None:
-    """(first_seen, last_seen, event) per read of a plainly valid rfid_reads payload, else None.
+) -> list[tuple[str, datetime, datetime, dict[str, Any]]] | None:
+    """(epc, first_seen, last_seen, event) per read of a plainly valid rfid_reads payload, else
+    None.
 
     Accepts only what the schema and parse_rfid_reads accept (the property tests hold it to
     that); anything else, including valid but unusual input, goes the full way for its verdict.
@@ -329,31 +353,45 @@ def _fast_reads(
         or _fast_time(payload["sent_at"]) is None
     ):
         return None
-    out = []
+    out: list[tuple[str, datetime, datetime, dict[str, Any]]] = []
+    append = out.append
+    epc_match = _EPC.match
+    read_keys = _READ_KEYS
+    # the reads of one message mostly share their time text: look it up once
+    text: Any = None
+    first: tuple[datetime, str] | None = None
     for r in reads:
-        if type(r) is not dict or not r.keys() <= _READ_KEYS:
+        if type(r) is not dict or not r.keys() <= read_keys:
             return None
         epc, antenna, rssi = r.get("epc"), r.get("antenna"), r.get("peak_rssi")
         if (
             type(epc) is not str
             or len(epc) % 4
-            or _EPC.match(epc) is None
+            or epc_match(epc) is None
             or type(antenna) is not int
             or not 1 <= antenna <= 32
             or type(rssi) is not float  # NaN fails the range test below, ints go the full way
             or not -128.0 <= rssi <= 0.0
         ):
             return None
-        first = _fast_time(r.get("first_seen"))
-        if first is None:
-            return None
-        last = _fast_time(r["last_seen"]) if "last_seen" in r else first
-        count = r.get("read_count", 1)
-        if last is None or last[0] < first[0] or type(count) is not int or count < 1:
-            return None
+        first_text = r.get("first_seen")
+        if first is None or first_text != text:  # equal to a valid str: that same text
+            first = _fast_time(first_text)
+            if first is None:
+                return None
+            text = first_text
+        if len(r) == 4:  # epc, antenna, peak_rssi and first_seen (all checked above)
+            last, count = first, 1
+        else:
+            given = _fast_time(r["last_seen"]) if "last_seen" in r else first
+            count = r.get("read_count", 1)
+            if given is None or given[0] < first[0] or type(count) is not int or count < 1:
+                return None
+            last = given
+        epc = epc.upper()
         data = {
             "gate_id": gate_id,
-            "epc": epc.upper(),
+            "epc": epc,
             "antenna": antenna,
             "peak_rssi": rssi,
             "first_seen": first[1],
@@ -361,9 +399,8 @@ def _fast_reads(
             "read_count": count,
             "reader_seq": seq,
         }
-        out.append(
-            (first[0], last[0], {"type": TAG_READ, "source": gate_id, "ts": first[1], "data": data})
-        )
+        event = {"type": TAG_READ, "source": gate_id, "ts": first[1], "data": data}
+        append((epc, first[0], last[0], event))
     return out
 
 
@@ -378,15 +415,10 @@ def add_raw_reads(emitter: TagReadEmitter, raw: bytes, max_row: int) -> list[Enc
     reads = _fast_reads(payload, emitter.gate_id)
     if reads is None:
         return None
-    fresh = []
-    dedup = emitter.dedup
-    for first, last, event in reads:
-        if dedup.is_repeat(event["data"]["epc"], first, last):
-            emitter.duplicates_dropped += 1
-            continue
-        if emitter._latest is None or last > emitter._latest:
-            emitter._latest = last
-        fresh.append(event)
+    fresh, latest = emitter.dedup.keep_fresh(reads)
+    emitter.duplicates_dropped += len(reads) - len(fresh)
+    if latest is not None and (emitter._latest is None or latest > emitter._latest):
+        emitter._latest = latest
     return [
         EncodedEvents(len(chunk), orjson.dumps(chunk)[1:-1].decode())
         for chunk in (fresh[i : i + max_row] for i in range(0, len(fresh), max_row))

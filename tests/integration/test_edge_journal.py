@@ -136,3 +136,30 @@ def test_a_journal_from_before_multi_event_rows_is_read_and_kept(tmp_path: Path)
     batch = box.next_batch(10)
     assert batch.seq == 2 and [e["data"]["i"] for e in batch.events] == [2, 3, 4]
     box.close()
+
+
+def test_an_old_layout_journal_keeps_its_batches_through_an_ack_and_a_restart(tmp_path: Path):
+    tmp_path.mkdir(exist_ok=True)
+    db = sqlite3.connect(tmp_path / JOURNAL_FILE)
+    db.executescript(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+        "INSERT INTO meta VALUES ('epoch', 42), ('next_seq', 3);"
+        "CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, batch_seq INTEGER,"
+        " body TEXT NOT NULL, n INTEGER NOT NULL DEFAULT 1);"
+    )
+    db.executemany(
+        "INSERT INTO events (id, batch_seq, body) VALUES (?, ?, ?)",
+        [(i + 1, seq, json.dumps(ev(i))) for i, seq in enumerate([1, 1, 2, 2, None])],
+    )
+    db.commit()
+    db.close()
+    box = SqliteOutbox(tmp_path)
+    assert [(b.seq, b.size) for b in box.unacked()] == [(1, 2), (2, 2)]
+    assert box.ack(1) == 1
+    box.close()
+    again = SqliteOutbox(tmp_path)
+    assert [(b.seq, b.size) for b in again.unacked()] == [(2, 2)] and again.unbatched() == 1
+    assert [e["data"]["i"] for e in again.unacked()[0].events] == [2, 3]
+    batch = again.next_batch(10)
+    assert batch.seq == 3 and [e["data"]["i"] for e in batch.events] == [4]
+    again.close()
