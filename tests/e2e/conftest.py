@@ -1,4 +1,4 @@
-"""Fixtures of the browser tests: one Chromium per session, a phone-sized page per test."""
+"""Fixtures of the browser tests: one Chromium for this package, a phone-sized page per test."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import pytest
 from tests.e2e.web_support import CHROMIUM_ARGS, PHONE, require_chromium
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an asyncio loop marked as running in
+# the main thread while it is open, and later tests that call asyncio.run() would fail.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     """Debian's Chromium driven by Playwright (no browser download)."""
     executable = require_chromium()
