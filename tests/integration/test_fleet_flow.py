@@ -193,7 +193,9 @@ def test_a_vehicle_that_loses_its_link_with_a_tote_holds_its_task_until_the_tote
     assert [t.id for t in taken_over] == [lost], [(t.id, t.vehicles, t.status) for t in tasks]
     assert taken_over[0].status == TaskStatus.DONE and taken_over[0].vehicle != "agv03"
     assert fleet.layout.node_id(taken_over[0].source) == fleet.layout.node_id(spot)
-    assert all(t.status == TaskStatus.DONE for t in tasks)
+    assert all(t.status == TaskStatus.DONE for t in tasks), [
+        (t.id, t.status, t.vehicles) for t in tasks
+    ]
     assert find_conflicts(trajectories, now) == []
 
 
@@ -229,7 +231,9 @@ def test_a_vehicle_that_freezes_with_its_link_up_goes_stale_and_another_finishes
     assert connection == "ONLINE"  # no last will: only the watchdog could tell
     task = next(t for t in tasks if t.id == frozen_task)
     assert task.vehicles[0] == who and task.vehicle != who
-    assert all(t.status == TaskStatus.DONE for t in tasks)
+    assert all(t.status == TaskStatus.DONE for t in tasks), [
+        (t.id, t.status, t.vehicles) for t in tasks
+    ]
     assert find_conflicts(trajectories, now) == []
 
 
@@ -263,5 +267,7 @@ def test_a_vehicle_that_loses_its_link_before_pickup_has_its_task_reassigned_and
     task = next(t for t in tasks if t.id == lost_task)
     assert task.vehicles[0] == who and task.vehicle != who  # reassigned without a supervisor
     assert alarms == []  # nothing was on the lost vehicle: no recovery needed
-    assert all(t.status == TaskStatus.DONE for t in tasks)
+    assert all(t.status == TaskStatus.DONE for t in tasks), [
+        (t.id, t.status, t.vehicles) for t in tasks
+    ]
     assert find_conflicts(trajectories, now) == []
