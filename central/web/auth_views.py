@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from central.auth import service as auth
-from central.auth.domain import OPERATE, SUPERVISE, issue_token
+from central.auth.domain import SUPERVISE, issue_token
 from central.common.clock import utcnow
 from central.deps import ContainerDep, SessionDep
 from central.inbound.putaway import stock_at_docks
@@ -104,6 +104,5 @@ def tasks(
         unclaimed=queries.unclaimed_batches(session),
         dock_items=len(stock_at_docks(session, site.id)),
         totes=len(queries.totes_ready(session, site.id)),
-        can_act=user.role in OPERATE,
         can_supervise=user.role in SUPERVISE,
     )

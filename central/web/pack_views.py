@@ -114,7 +114,6 @@ def pack_page(
         refresh=packable and (check is None or (check.source == "scale" and not check.within)),
         refresh_seconds=REFRESH_SECONDS,
         ready=queries.totes_ready(session, site.id),
-        can_act=user.role in OPERATE,
     )
 
 
@@ -175,9 +174,7 @@ def parcel_page(
     if parcel is None:
         return redirect(request, "/h/pack")
     order = session.get(Order, parcel.order_id)
-    return page(
-        request, "h_parcel.html", user, parcel=parcel, order=order, can_act=user.role in OPERATE
-    )
+    return page(request, "h_parcel.html", user, parcel=parcel, order=order)
 
 
 @router.post("/parcels/{parcel_id}/ship")

@@ -78,7 +78,6 @@ def pick_page(
         step=step,
         loc=loc,
         item=item,
-        can_act=user.role in OPERATE,
     )
 
 
@@ -184,7 +183,6 @@ def short_page(
         user,
         line=current,
         reasons=SHORT_REASONS,
-        can_act=user.role in OPERATE,
     )
 
 

@@ -74,7 +74,6 @@ def putaway_page(
         source=source,
         step=step,
         loc=loc,
-        can_act=user.role in OPERATE,
     )
 
 

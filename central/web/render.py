@@ -9,7 +9,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from central.auth.domain import Principal
+from central.auth.domain import OPERATE, Principal
 from central.deps import Container
 from central.web.cookies import (
     CSRF_COOKIE,
@@ -50,7 +50,11 @@ def page(
     status_code: int = 200,
     **context: Any,
 ) -> HTMLResponse:
-    """Render a template with the common context; sets the CSRF cookie on first visit."""
+    """Render a template with the common context; sets the CSRF cookie on first visit.
+
+    `can_act` (show the buttons that change things) defaults to the operator roles.
+    """
+    context.setdefault("can_act", principal is not None and principal.role in OPERATE)
     t = translator(request)
     token, fresh = csrf_token(request)
     secret = _container(request).settings.secret_key.get_secret_value()
