@@ -147,3 +147,30 @@ def test_picker_works_a_batch_with_a_wrong_scan_a_skip_and_a_short_pick(
     assert shelf[("A04-B09", MUG.code)] == 8
     assert shelf[("A01-B03", SILK.code)] == 4  # one found and picked; the recount settles the rest
     api.close()
+
+
+def _tasks_screen_as(browser: Any, url: str, user: str) -> tuple[str, str, int]:
+    """The pick card, the whole screen and the count of start-picking forms one user sees."""
+    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="en")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        sign_in(page, url, user)
+        forms = page.locator("form[action='/h/pick/start']").count()
+        return page.inner_text("#task-pick"), page.inner_text("main"), forms
+    finally:
+        context.close()
+
+
+def test_a_viewer_sees_the_pick_work_but_no_buttons_that_change_it(
+    browser: Any, tmp_path: Any
+) -> None:
+    with central_server(f"sqlite:///{tmp_path / 'whs.db'}") as url:
+        api = Api(url)
+        api.shelve(TEA.code, 10, "A02-B05", lot="L1")
+        api.order_released("W-V", [(TEA.code, 2)])
+        viewer_card, viewer_screen, viewer_forms = _tasks_screen_as(browser, url, "viewer")
+        operator_card, _, operator_forms = _tasks_screen_as(browser, url, "operator")
+    assert "1 batches waiting" in viewer_card and "1 batches waiting" in operator_card
+    assert viewer_forms == 0 and "viewer" in viewer_screen  # read-only, and told so
+    assert operator_forms == 1
