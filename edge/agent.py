@@ -79,7 +79,7 @@ class EdgeAgent:
             self.router,
             self.outbox,
             self.dead_letters,
-            self.devices.ack,
+            self.devices.ack_all,
             clock,
         )
         self.devices.subscribe_acking(topics.device_filter(config.site), self._on_device_message)

@@ -11,7 +11,10 @@ whole group of device messages, so the fsync is paid per group, not per event.
 
 Redelivery: the keys of the device messages whose events a group holds are committed in the same
 transaction; a message the broker delivers again after a crash (it was committed here but the
-acknowledgement never reached the broker) is recognised by `seen` and skipped.
+acknowledgement never reached the broker) is recognised by `seen` and skipped. A group's keys are
+one `seen_keys` row (its 64-bit keys packed in one blob, native byte order: the journal never
+leaves the machine) numbered by its last key: one insert per commit instead of one insert of a
+random key into a B-tree per message, ~5 µs of the edge's CPU per device message.
 
 Rows: a row holds `n` events as their JSON objects joined by commas, usually all the events of one
 device message (50 RFID reads: one row, one insert). A batch is whole rows, in id order, so the
@@ -23,6 +26,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+from array import array
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -45,6 +49,18 @@ def _batch(seq: int, bodies: list[str], size: int) -> Batch:
 
 
 _encode = compact_encoder()
+
+
+def _pack_keys(keys: list[int]) -> bytes:
+    """Message keys (63-bit, non-negative) as one blob."""
+    return array("q", keys).tobytes()
+
+
+def _unpack_keys(blob: bytes) -> list[int]:
+    """The message keys of a `_pack_keys` blob."""
+    packed = array("q")
+    packed.frombytes(blob)
+    return packed.tolist()
 
 
 def _row(item: WireItem) -> tuple[int, str]:
@@ -75,8 +91,9 @@ class SqliteOutbox:
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(events)")}
         if "n" not in columns:  # a journal from before rows of several events: one each
             self._db.execute("ALTER TABLE events ADD COLUMN n INTEGER NOT NULL DEFAULT 1")
+        # the keys of a group's device messages in one row, `n` the number of its last key
         self._db.execute(
-            "CREATE TABLE IF NOT EXISTS seen (key INTEGER PRIMARY KEY, n INTEGER NOT NULL)"
+            "CREATE TABLE IF NOT EXISTS seen_keys (n INTEGER PRIMARY KEY, keys BLOB NOT NULL)"
         )
         # sealed batches: rows up to last_id (after the previous batch's); sealing writes one
         # small row here instead of rewriting every event row it seals
@@ -111,11 +128,14 @@ class SqliteOutbox:
         self._rows: deque[tuple[int, int, str]] = deque()
         self._batches: deque[Batch] = deque(self._load_batches())
         self._unbatched = sum(n for _, n, _ in self._rows)
-        self._keys: OrderedDict[int, None] = OrderedDict(
-            (int(k), None) for (k,) in self._db.execute("SELECT key FROM seen ORDER BY n")
-        )
+        self._move_old_seen()
+        self._keys: OrderedDict[int, None] = OrderedDict()
+        for (blob,) in self._db.execute("SELECT keys FROM seen_keys ORDER BY n"):
+            for k in _unpack_keys(blob):
+                self._keys.pop(k, None)
+                self._keys[k] = None
         self._key_n = 1 + int(
-            self._db.execute("SELECT COALESCE(MAX(n), 0) FROM seen").fetchone()[0]
+            self._db.execute("SELECT COALESCE(MAX(n), 0) FROM seen_keys").fetchone()[0]
         )
         if self._batches or self._unbatched:
             logger.info(
@@ -125,6 +145,24 @@ class SqliteOutbox:
                 len(self._batches),
                 self._unbatched,
             )
+
+    def _move_old_seen(self) -> None:
+        """A journal from before `seen_keys` has one `seen (key, n)` row per message: move them."""
+        old = self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'seen'"
+        ).fetchone()
+        if old is None:
+            return
+        keys = [int(k) for (k,) in self._db.execute("SELECT key FROM seen ORDER BY n")]
+        last = int(self._db.execute("SELECT COALESCE(MAX(n), 0) FROM seen").fetchone()[0])
+        with self._db:
+            self._db.execute("BEGIN")
+            if keys:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO seen_keys (n, keys) VALUES (?, ?)",
+                    (last, _pack_keys(keys)),
+                )
+            self._db.execute("DROP TABLE seen")
 
     def _load_batches(self) -> list[Batch]:
         """The sealed batches from the journal; the rows after the last one go to `_rows`."""
@@ -155,9 +193,9 @@ class SqliteOutbox:
                 self._db.execute("BEGIN")
                 self._db.executemany("INSERT INTO events (id, n, body) VALUES (?, ?, ?)", rows)
                 if keys:
-                    self._db.executemany(
-                        "INSERT OR REPLACE INTO seen (key, n) VALUES (?, ?)",
-                        [(k, n + i) for i, k in enumerate(keys)],
+                    self._db.execute(
+                        "INSERT INTO seen_keys (n, keys) VALUES (?, ?)",
+                        (n + len(keys) - 1, _pack_keys(keys)),
                     )
             # only once committed: a failed commit leaves nothing marked as journaled
             self._next_id += len(rows)
@@ -174,7 +212,8 @@ class SqliteOutbox:
     def _forget_keys(self) -> None:
         while len(self._keys) > self.remember_keys:
             self._keys.popitem(last=False)
-        self._db.execute("DELETE FROM seen WHERE n < ?", (self._key_n - self.remember_keys,))
+        # whole groups older than the keys remembered (a straddling group stays until later)
+        self._db.execute("DELETE FROM seen_keys WHERE n < ?", (self._key_n - self.remember_keys,))
 
     def seen(self, keys: Iterable[int]) -> set[int]:
         """Which of these message keys were committed before (the message is a redelivery)."""

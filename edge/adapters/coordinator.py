@@ -7,8 +7,9 @@ Library errors become `BrokerError`; reconnects use paho's capped exponential ba
 from __future__ import annotations
 
 import logging
+import struct
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +24,8 @@ logger = logging.getLogger(__name__)
 MessageHandler = Callable[[str, bytes], None]
 # (topic, payload, mid, qos): the handler acknowledges the message itself with `ack(mid, qos)`.
 AckingHandler = Callable[[str, bytes, int, int], None]
-PahoCallback = Callable[[mqtt.Client, Any, mqtt.MQTTMessage], None]
+# (topic, payload, mid, qos) of one received PUBLISH
+RawCallback = Callable[[str, bytes, int, int], None]
 
 
 class _NoFilters(MQTTMatcher):
@@ -32,6 +34,91 @@ class _NoFilters(MQTTMatcher):
     def iter_match(self, topic: str) -> Iterator[Any]:
         """Nothing matches."""
         return iter(())
+
+
+READ_CHUNK = 65536  # bytes asked of the socket per read (paho asks 1, 1, then the rest)
+READ_BURST = 500  # packets handled per network-loop turn once the socket has no more bytes ready
+_PUBACK = struct.Struct("!BBH")  # a PUBACK packet: fixed header 0x40, remaining length 2, mid
+
+
+class _Client(mqtt.Client):
+    """paho's client reading the socket in large chunks and acknowledging in one write.
+
+    paho reads every packet with three `recv` calls (type byte, length byte(s), body) and handles
+    one packet per `select`; here a read takes whatever the socket holds and a loop turn handles
+    every whole packet it brought. A QoS 0/1 PUBLISH (MQTT 3.1.1) goes straight to
+    `on_publish_raw` without paho's message object, callback locks and log call. `send_pubacks`
+    queues the PUBACKs of many messages as one write (paho queues one packet and wakes its
+    network thread once per `ack`).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._rbuf = b""
+        self._rpos = 0
+        self.on_publish_raw: RawCallback | None = None
+
+    def _handle_publish(self) -> mqtt.MQTTErrorCode:
+        handler = self.on_publish_raw
+        header = self._in_packet["command"]
+        qos = (header & 0x06) >> 1
+        if handler is None or qos == 2 or self._protocol == mqtt.MQTTv5:
+            return super()._handle_publish()
+        packet = self._in_packet["packet"]
+        size = len(packet)
+        length = (packet[0] << 8 | packet[1]) if size >= 2 else 0
+        start = 2 + length + (2 if qos else 0)
+        if length == 0 or start > size:
+            return super()._handle_publish()  # malformed: paho reports it
+        try:
+            topic = packet[2 : 2 + length].decode()
+        except UnicodeDecodeError:
+            return super()._handle_publish()
+        mid = (packet[start - 2] << 8 | packet[start - 1]) if qos else 0
+        handler(topic, bytes(packet[start:]), mid, qos)
+        if qos == 1 and not self._manual_ack:
+            return self._send_puback(mid)
+        return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        buf, pos = self._rbuf, self._rpos
+        if pos >= len(buf):
+            buf = super()._sock_recv(READ_CHUNK)  # BlockingIOError when nothing is ready
+            if not buf:
+                return buf  # closed by the broker
+            self._rbuf, pos = buf, 0
+        end = pos + bufsize
+        self._rpos = end
+        return buf[pos:end]
+
+    def _buffered(self) -> bool:
+        return self._rpos < len(self._rbuf)
+
+    def _sock_close(self) -> None:
+        self._rbuf, self._rpos = b"", 0  # bytes of a closed connection must not reach the next
+        super()._sock_close()
+
+    def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
+        """Handle packets until the socket has nothing ready (every buffered byte handled)."""
+        handled = 0
+        while True:
+            if self._sock is None:
+                return mqtt.MQTTErrorCode.MQTT_ERR_NO_CONN
+            rc = self._packet_read()
+            if rc > 0:
+                return self._loop_rc_handle(rc)
+            # select() only sees the socket, so never return with bytes left in the buffer
+            if self._buffered():
+                continue
+            handled += 1
+            if rc == mqtt.MQTTErrorCode.MQTT_ERR_AGAIN or handled >= READ_BURST:
+                return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def send_pubacks(self, mids: list[int]) -> None:
+        """Queue the PUBACKs of these QoS 1 messages as one write."""
+        pack = _PUBACK.pack
+        packet = b"".join([pack(mqtt.PUBACK, 2, mid) for mid in mids])
+        self._packet_queue(mqtt.PUBACK, packet, 0, 1)
 
 
 class BrokerError(RuntimeError):
@@ -70,7 +157,7 @@ class MqttCoordinator:
         self._connected = threading.Event()
         self._stopping = False
         self.last_error: str | None = None
-        client = mqtt.Client(
+        client = _Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
             clean_session=clean_session,
@@ -89,11 +176,12 @@ class MqttCoordinator:
         )
         client.on_connect = self._handle_connect
         client.on_disconnect = self._handle_disconnect
-        # One on_message with a per-topic route cache: paho's own matcher walks its filter tree
+        # One handler with a per-topic route cache: paho's own matcher walks its filter tree
         # for every message, a noticeable share of the edge's time at thousands of messages/s.
-        self._routes: list[tuple[str, PahoCallback]] = []
-        self._route_cache: dict[str, list[PahoCallback]] = {}
-        client.on_message = self._dispatch
+        self._routes: list[tuple[str, RawCallback]] = []
+        self._route_cache: dict[str, list[RawCallback]] = {}
+        client.on_publish_raw = self._dispatch
+        client.on_message = self._dispatch_message  # what paho still hands over (QoS 2)
         # paho still walks its (empty) filter tree for every message before calling on_message;
         # nothing here uses message_callback_add, so give it a tree that matches nothing at once.
         if isinstance(getattr(client, "_on_message_filtered", None), MQTTMatcher):
@@ -120,11 +208,11 @@ class MqttCoordinator:
             raise ValueError(f"{self.name}: subscribe_acking needs manual_ack=True")
         self._subscriptions.append((topic_filter, qos))
 
-        def call(_client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+        def call(topic: str, payload: bytes, mid: int, qos: int) -> None:
             try:
-                handler(message.topic, bytes(message.payload), message.mid, message.qos)
+                handler(topic, payload, mid, qos)
             except Exception:
-                logger.exception("%s: handler failed for a message on %s", self.name, message.topic)
+                logger.exception("%s: handler failed for a message on %s", self.name, topic)
 
         self._add_route(topic_filter, call)
 
@@ -132,6 +220,19 @@ class MqttCoordinator:
         """Acknowledge a message taken by an acking handler (QoS 0 needs none)."""
         if qos > 0 and self.manual_ack:
             self._client.ack(mid, qos)
+
+    def ack_all(self, acks: Iterable[tuple[int, int]]) -> None:
+        """Acknowledge (mid, qos) messages taken by an acking handler, QoS 1 ones in one write."""
+        if not self.manual_ack:
+            return
+        mids = []
+        for mid, qos in acks:
+            if qos == 1:
+                mids.append(mid)
+            elif qos > 1:
+                self._client.ack(mid, qos)
+        if mids:
+            self._client.send_pubacks(mids)
 
     def on_connected(self, callback: Callable[[], None]) -> None:
         """Call `callback` after every successful (re)connect, once subscriptions are requested."""
@@ -179,17 +280,15 @@ class MqttCoordinator:
         self._client.loop_stop()
         self._connected.clear()
 
-    def _guarded(
-        self, handler: MessageHandler
-    ) -> Callable[[mqtt.Client, Any, mqtt.MQTTMessage], None]:
-        def call(_client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+    def _guarded(self, handler: MessageHandler) -> RawCallback:
+        def call(topic: str, payload: bytes, mid: int, qos: int) -> None:
             try:
-                handler(message.topic, bytes(message.payload))
+                handler(topic, payload)
             except Exception:
                 # A handler bug must not kill the network thread (and with it every device).
-                logger.exception("%s: handler failed for a message on %s", self.name, message.topic)
-            if self.manual_ack and message.qos > 0:
-                self._client.ack(message.mid, message.qos)
+                logger.exception("%s: handler failed for a message on %s", self.name, topic)
+            if self.manual_ack and qos > 0:
+                self._client.ack(mid, qos)
 
         return call
 
@@ -220,12 +319,11 @@ class MqttCoordinator:
             self.last_error = f"disconnected: {reason}"
             logger.warning("%s: %s (reconnecting)", self.name, self.last_error)
 
-    def _add_route(self, topic_filter: str, callback: PahoCallback) -> None:
+    def _add_route(self, topic_filter: str, callback: RawCallback) -> None:
         self._routes.append((topic_filter, callback))
         self._route_cache = {}
 
-    def _dispatch(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        topic = message.topic
+    def _dispatch(self, topic: str, payload: bytes, mid: int, qos: int) -> None:
         callbacks = self._route_cache.get(topic)
         if callbacks is None:
             callbacks = [cb for f, cb in self._routes if mqtt.topic_matches_sub(f, topic)]
@@ -233,11 +331,18 @@ class MqttCoordinator:
                 self._route_cache = {}
             self._route_cache[topic] = callbacks
         if not callbacks:
-            self._handle_unrouted(client, userdata, message)
+            logger.debug("%s: no handler for %s", self.name, topic)
+            if self.manual_ack and qos > 0:
+                self._client.ack(mid, qos)
         for callback in callbacks:
-            callback(client, userdata, message)
+            callback(topic, payload, mid, qos)
 
-    def _handle_unrouted(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
-        logger.debug("%s: no handler for %s", self.name, message.topic)
-        if self.manual_ack and message.qos > 0:
-            self._client.ack(message.mid, message.qos)
+    def _dispatch_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
+        try:
+            topic = message.topic
+        except UnicodeDecodeError:
+            logger.warning("%s: dropped a message with a topic that is not UTF-8", self.name)
+            if self.manual_ack and message.qos > 0:
+                self._client.ack(message.mid, message.qos)
+            return
+        self._dispatch(topic, bytes(message.payload), message.mid, message.qos)

@@ -321,12 +321,18 @@ def _fast_time(text: Any) -> tuple[datetime, str] | None:
     if type(text) is not str or _TIME.match(text) is None:
         return None
     try:
-        when = parse_ts(text)
+        if len(text) >= 24 and text[19] == "." and text[-1] == "Z":
+            # UTC with 3+ fraction digits (what devices send): the millisecond wire form is the
+            # text cut after the milliseconds, as format_ts would give (it truncates)
+            hit = (datetime.fromisoformat(text), text[:23] + "Z")
+        else:
+            when = parse_ts(text)
+            hit = (when, format_ts(when))
     except ValueError:
         return None
     if len(_times) >= _TIMES_CACHE:
         _times.clear()
-    hit = _times[text] = (when, format_ts(when))
+    _times[text] = hit
     return hit
 
 

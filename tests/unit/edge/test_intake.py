@@ -67,9 +67,10 @@ class Rig:
             lambda: NOW,
         )
 
-    def _ack(self, mid: int, qos: int) -> None:
-        self.acked.append(mid)
-        self.pending_at_ack.append(self.outbox.pending())
+    def _ack(self, acks: list[tuple[int, int]]) -> None:
+        for mid, _qos in acks:
+            self.acked.append(mid)
+            self.pending_at_ack.append(self.outbox.pending())
 
     def events(self) -> list[dict]:
         while self.outbox.next_batch(1000):
