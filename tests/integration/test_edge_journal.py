@@ -163,3 +163,35 @@ def test_an_old_layout_journal_keeps_its_batches_through_an_ack_and_a_restart(tm
     batch = again.next_batch(10)
     assert batch.seq == 3 and [e["data"]["i"] for e in batch.events] == [4]
     again.close()
+
+
+def test_a_journal_with_one_seen_row_per_message_still_knows_those_messages(tmp_path: Path):
+    tmp_path.mkdir(exist_ok=True)
+    db = sqlite3.connect(tmp_path / JOURNAL_FILE)
+    db.executescript(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+        "INSERT INTO meta VALUES ('epoch', 42), ('next_seq', 1);"
+        "CREATE TABLE seen (key INTEGER PRIMARY KEY, n INTEGER NOT NULL);"
+        "INSERT INTO seen VALUES (9000000000000000001, 1), (17, 2), (5, 3);"
+    )
+    db.commit()
+    db.close()
+    box = SqliteOutbox(tmp_path)
+    assert box.seen([5, 17, 9000000000000000001, 6]) == {5, 17, 9000000000000000001}
+    box.append(rows(1), [6])
+    box.close()
+    again = SqliteOutbox(tmp_path)  # moved over once, and the new key kept beside them
+    assert again.seen([5, 17, 9000000000000000001, 6, 7]) == {5, 17, 9000000000000000001, 6}
+    again.close()
+
+
+def test_only_the_most_recent_message_keys_are_remembered_across_a_restart(tmp_path: Path):
+    box = SqliteOutbox(tmp_path, remember_keys=100)
+    for group in range(30):  # 300 keys in groups of 10
+        box.append(rows(1, start=group), list(range(group * 10, group * 10 + 10)))
+    box.close()
+    again = SqliteOutbox(tmp_path, remember_keys=100)
+    remembered = again.seen(range(300))
+    assert set(range(200, 300)) <= remembered  # the newest are always known
+    assert not remembered & set(range(0, 100))  # the oldest are forgotten
+    again.close()

@@ -118,6 +118,24 @@ def test_a_redelivered_message_is_acked_again_but_not_journaled_twice_even_after
     again.close()
 
 
+def test_a_burst_of_one_read_messages_keeps_its_order_and_is_known_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    rig = Rig(tmp_path)
+    for i in range(300):
+        rig.intake.offer(TOPIC, reads(i, epc(i)), mid=i + 1, qos=1)
+    assert rig.intake.drain() == 300
+    assert rig.acked == list(range(1, 301)) and set(rig.pending_at_ack) == {300}
+    rig.close()  # the broker never saw the acks: it delivers the whole burst again, and more
+    again = Rig(tmp_path)
+    for i in range(310):
+        again.intake.offer(TOPIC, reads(i, epc(i)), mid=i + 1, qos=1)
+    again.intake.drain()
+    assert again.intake.counters["redelivered"] == 300
+    assert [e["data"]["epc"] for e in again.events()] == [epc(i) for i in range(310)]
+    again.close()
+
+
 def test_block_holds_messages_unacked_until_central_makes_room(tmp_path: Path) -> None:
     rig = Rig(tmp_path, journal_max_events=3, when_full="block")
     for i in range(4):
