@@ -254,6 +254,7 @@ class EdgeAgent:
         while not self._stopping.is_set():
             self._wake.wait(TICK_S)
             self._wake.clear()
+            self.intake.gather()  # a few ms for more device messages: one commit for many
             try:
                 with self._lock:
                     # one group at a time, so batches go out while a burst is still converted

@@ -38,6 +38,8 @@ MAX_GROUP = 5000  # device messages per journal transaction
 GROUP_S = 0.05  # ... or as many as are converted in this long (keeps the uplink going meanwhile)
 MAX_HELD = 100_000  # QoS 0 messages held in memory while the journal is full (block)
 RESUME_AT = 0.9  # a full journal is "ok" again below this share of its capacity
+GATHER = 64  # device messages worth a commit at once; fewer wait up to GATHER_S for company
+GATHER_S = 0.004
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs ~1 µs per message
@@ -104,6 +106,7 @@ class Intake:
         self._clock = clock
         self._lock = threading.Lock()
         self._queue: deque[Incoming] = deque()
+        self._gathered = threading.Event()  # set once GATHER messages are queued
         self.full = False
         self.counters = {
             "received": 0,
@@ -125,7 +128,10 @@ class Intake:
         if qos or not self.full:
             # deque.append is atomic: the network thread takes no lock per message (the agent
             # thread took the same lock per message and the two contended for it)
-            self._queue.append(message)
+            queue = self._queue
+            queue.append(message)
+            if len(queue) >= GATHER and not self._gathered.is_set():
+                self._gathered.set()
             return
         with self._lock:
             if len(self._queue) >= MAX_HELD:
@@ -137,6 +143,17 @@ class Intake:
                     )
                 return
             self._queue.append(message)
+
+    def gather(self, timeout_s: float = GATHER_S) -> None:
+        """Wait up to `timeout_s` while fewer than GATHER messages (but some) are queued.
+
+        A commit (fsync, one PUBACK write, the wake-ups around it) costs the same for 5 messages
+        as for 60: when messages trickle in faster than the agent commits them, gathering a few
+        milliseconds' worth makes one commit of many instead of many commits of a few.
+        """
+        self._gathered.clear()
+        if 0 < len(self._queue) < GATHER:
+            self._gathered.wait(timeout_s)
 
     def queued(self) -> int:
         """Device messages received but not yet committed (or rejected)."""
