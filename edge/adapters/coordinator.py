@@ -15,6 +15,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.exception import MalformedPacket
 from paho.mqtt.matcher import MQTTMatcher
 
 from edge.config import BrokerConfig
@@ -39,6 +40,20 @@ class _NoFilters(MQTTMatcher):
 READ_CHUNK = 65536  # bytes asked of the socket per read (paho asks 1, 1, then the rest)
 READ_BURST = 500  # packets handled per network-loop turn once the socket has no more bytes ready
 _PUBACK = struct.Struct("!BBH")  # a PUBACK packet: fixed header 0x40, remaining length 2, mid
+
+
+def _taken(command: int, length: int, body: bytes) -> Any:
+    """paho's state of an incoming packet read whole (and, with 0, of none begun)."""
+    return {
+        "command": command,
+        "have_remaining": 1 if command else 0,
+        "remaining_count": [],
+        "remaining_mult": 1,
+        "remaining_length": length,
+        "packet": body if command else bytearray(),
+        "to_process": 0,
+        "pos": 0,
+    }
 
 
 class _Client(mqtt.Client):
@@ -80,6 +95,37 @@ class _Client(mqtt.Client):
             return self._send_puback(mid)
         return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
 
+    def _packet_read(self) -> mqtt.MQTTErrorCode:
+        buf, pos = self._rbuf, self._rpos
+        size = len(buf)
+        if self._in_packet["command"] or size - pos < 2:
+            return super()._packet_read()  # a packet begun earlier, or nothing buffered
+        # a packet wholly in the buffer is taken in one slice (paho: three reads and a resize)
+        length, shift, at = 0, 0, pos + 1
+        while True:
+            if at >= size or at - pos > 4:
+                return super()._packet_read()  # length not all here yet (or malformed)
+            byte = buf[at]
+            at += 1
+            length |= (byte & 127) << shift
+            if byte < 128:
+                break
+            shift += 7
+        end = at + length
+        if end > size:
+            return super()._packet_read()
+        self._rpos = end
+        self._in_packet = _taken(buf[pos], length, buf[at:end])
+        try:
+            rc = self._packet_handle()
+        except MalformedPacket as exc:
+            logger.debug("malformed packet from the broker: %s", exc)
+            rc = mqtt.MQTTErrorCode.MQTT_ERR_PROTOCOL
+        self._in_packet = _taken(0, 0, b"")
+        with self._msgtime_mutex:
+            self._last_bytes_received = mqtt.time_func()
+        return rc
+
     def _sock_recv(self, bufsize: int) -> bytes:
         buf, pos = self._rbuf, self._rpos
         if pos >= len(buf):
@@ -107,10 +153,10 @@ class _Client(mqtt.Client):
             rc = self._packet_read()
             if rc > 0:
                 return self._loop_rc_handle(rc)
+            handled += 1
             # select() only sees the socket, so never return with bytes left in the buffer
             if self._buffered():
                 continue
-            handled += 1
             if rc == mqtt.MQTTErrorCode.MQTT_ERR_AGAIN or handled >= READ_BURST:
                 return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
 
