@@ -7,6 +7,7 @@ and writes benchmarks/results/ingest.json; `run(quick=True)` is the short one.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import signal
@@ -70,6 +71,14 @@ def _cpu_split(pids: dict[str, list[int]], before: dict[int, float]) -> dict[str
         role: round(sum(_cpu_s(pid) - before.get(pid, 0.0) for pid in group), 2)
         for role, group in pids.items()
     }
+
+
+def _edge_stats(log: Path) -> dict[str, int]:
+    """The counters the edge printed when it stopped (`edge ... stopped: {...}`), if it did."""
+    lines = [ln for ln in log.read_text().splitlines() if " stopped: {" in ln]
+    if not lines:
+        return {}
+    return dict(ast.literal_eval(lines[-1].split(" stopped: ", 1)[1]))
 
 
 def _client(broker: LocalBroker, user: str, client_id: str, clean: bool = True) -> mqtt.Client:
@@ -327,6 +336,7 @@ def whole_path(folder: Path, db_url: str, messages: int, reads: int) -> dict[str
                 except subprocess.TimeoutExpired:
                     p.kill()
     total = per_gate * GATES * reads
+    edge = _edge_stats(folder / "edge.log")
     with engine.connect() as conn:
         rows = conn.execute(
             select(DeviceEvent.data["epc"].as_string(), DeviceEvent.ingested_at, DeviceEvent.ts)
@@ -356,6 +366,11 @@ def whole_path(folder: Path, db_url: str, messages: int, reads: int) -> dict[str
         "p99_ms": pct(0.99),
         "lost": total - len(epcs),
         "duplicated": len(rows) - len(epcs),
+        # journal transactions holding device messages (one fsync and one PUBACK write each)
+        "edge_commits": edge.get("commits"),
+        "edge_messages_per_commit": round(edge["received"] / edge["commits"], 1)
+        if edge.get("commits")
+        else None,
         # CPU per event by process from /proc, go to the last row committed (PostgreSQL's
         # background writers and other engineers' work on the machine not counted)
         "cpu_us_per_event": {
