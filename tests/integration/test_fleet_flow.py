@@ -8,7 +8,7 @@ offline by its last will and its task is finished by another vehicle.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,7 @@ from central.fleet.manager import FleetConfig, FleetManager
 from edge.adapters.vda5050 import Vda5050Master
 from simulators.vda5050.runner import AgvStandIns
 from simulators.vda5050.trajectory import find_conflicts
+from tests.helpers import wait_for
 from tests.integration.fleet_support import (
     ManagerBox,
     agv_accounts,
@@ -117,11 +118,24 @@ def open_lane(fleet: Fleet, cell: int) -> bool:
 
 
 def wait_done(fleet: Fleet, ids: list[str], timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
+    """Wait (at most `timeout_s`) until every task of `ids` is done."""
+    tasks = fleet.manager.tasks
+    wait_for(lambda: all(tasks[i].status == TaskStatus.DONE for i in ids), timeout_s, 0.2)
+
+
+def upset_one_driving_empty(fleet: Fleet, upset: Callable[[str], None]) -> tuple[str, str]:
+    """Upset (freeze, cut off) a vehicle driving empty to its task off stations: (task, serial)."""
+    deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        if all(fleet.manager.tasks[i].status == TaskStatus.DONE for i in ids):
-            return
-        time.sleep(0.2)
+        for serial, v in fleet.manager.vehicles.items():
+            ahead = [v.cell, *fleet.manager.traffic.route(serial)[:4]]
+            task = fleet.manager.tasks.get(v.task_id or "")
+            empty = task is not None and task.status == TaskStatus.ASSIGNED
+            if task and empty and v.driving and all(open_lane(fleet, c) for c in ahead):
+                upset(serial)
+                return task.id, serial
+        time.sleep(0.01)
+    raise AssertionError("no vehicle was driving empty on an open lane within 10 s")
 
 
 def test_ten_agvs_complete_a_hundred_tasks_without_conflicts(tmp_path: Path) -> None:
@@ -205,24 +219,16 @@ def test_a_vehicle_that_freezes_with_its_link_up_goes_stale_and_loses_its_task(
     config = FleetConfig(step_s=1.0, stale_state_s=240.0, no_progress_s=120.0)
     with running_fleet(tmp_path, 5, config=config) as fleet:
         ids = pallet_tasks(fleet, 10)
-        deadline = time.monotonic() + 10
-        frozen_task, who = None, ""
-        while frozen_task is None and time.monotonic() < deadline:
-            for serial, v in fleet.manager.vehicles.items():  # one driving empty, off stations
-                ahead = [v.cell, *fleet.manager.traffic.route(serial)[:4]]
-                task = fleet.manager.tasks.get(v.task_id or "")
-                empty = task is not None and task.status == TaskStatus.ASSIGNED
-                if empty and v.driving and all(open_lane(fleet, c) for c in ahead):
-                    frozen_task, who = v.task_id, serial
-                    fleet.standins.call(serial, "freeze")  # the stand-in's fault: link stays up
-                    break
-            time.sleep(0.01)
-        assert frozen_task is not None
-        deadline = time.monotonic() + 20  # 120 s of no progress at x40, plus heartbeats
-        while fleet.manager.vehicles[who].status != "stale" and time.monotonic() < deadline:
-            time.sleep(0.05)
-        status = fleet.manager.vehicle_view(fleet.manager.vehicles[who])
-        wait_done(fleet, ids, 30)
+        # the stand-in's fault "freeze": the link stays up, the vehicle stops reporting and moving
+        frozen_task, who = upset_one_driving_empty(
+            fleet, lambda s: fleet.standins.call(s, "freeze")
+        )
+        vehicle = fleet.manager.vehicles[who]
+        wait_for(
+            lambda: vehicle.status == "stale", 20
+        )  # 120 s of no progress at x40, plus heartbeats
+        status = fleet.manager.vehicle_view(vehicle)
+        wait_for(lambda: fleet.manager.tasks[frozen_task].vehicle != who, 10)
         tasks = [fleet.manager.tasks[i] for i in ids]
         connection = fleet.master.view(who).connection
         now = fleet.standins.now()
@@ -241,19 +247,7 @@ def test_a_vehicle_that_loses_its_link_before_pickup_has_its_task_reassigned_and
 ) -> None:
     with running_fleet(tmp_path, 5) as fleet:
         ids = pallet_tasks(fleet, 10)
-        deadline = time.monotonic() + 10
-        lost_task, who = None, ""
-        while lost_task is None and time.monotonic() < deadline:
-            for serial, v in fleet.manager.vehicles.items():  # one driving empty, off stations
-                ahead = [v.cell, *fleet.manager.traffic.route(serial)[:4]]
-                task = fleet.manager.tasks.get(v.task_id or "")
-                empty = task is not None and task.status == TaskStatus.ASSIGNED
-                if empty and v.driving and all(open_lane(fleet, c) for c in ahead):
-                    lost_task, who = v.task_id, serial
-                    fleet.standins.drop_connection(serial)
-                    break
-            time.sleep(0.01)
-        assert lost_task is not None
+        lost_task, who = upset_one_driving_empty(fleet, fleet.standins.drop_connection)
         wait_done(fleet, ids, 30)
         tasks = [fleet.manager.tasks[i] for i in ids]
         connection = fleet.master.view(who).connection
