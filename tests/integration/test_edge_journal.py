@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -114,21 +115,30 @@ def test_a_row_larger_than_a_batch_is_sealed_alone_and_survives_a_restart(tmp_pa
     again.close()
 
 
-def test_a_journal_from_before_multi_event_rows_is_read_and_kept(tmp_path: Path):
+def old_journal(
+    tmp_path: Path, next_seq: int, schema: str, events: Sequence[tuple[object, ...]] = ()
+) -> None:
+    """A journal file as an earlier edge version left it: epoch 42, `schema`, event rows."""
     tmp_path.mkdir(exist_ok=True)
     db = sqlite3.connect(tmp_path / JOURNAL_FILE)
     db.executescript(
         "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
-        "INSERT INTO meta VALUES ('epoch', 42), ('next_seq', 2);"
-        "CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, batch_seq INTEGER,"
-        " body TEXT NOT NULL);"
+        f"INSERT INTO meta VALUES ('epoch', 42), ('next_seq', {next_seq});" + schema
     )
-    db.executemany(
-        "INSERT INTO events (id, batch_seq, body) VALUES (?, ?, ?)",
-        [(1, 1, json.dumps(ev(0))), (2, 1, json.dumps(ev(1))), (3, None, json.dumps(ev(2)))],
-    )
+    if events:
+        db.executemany("INSERT INTO events (id, batch_seq, body) VALUES (?, ?, ?)", events)
     db.commit()
     db.close()
+
+
+def test_a_journal_from_before_multi_event_rows_is_read_and_kept(tmp_path: Path):
+    old_journal(
+        tmp_path,
+        2,
+        "CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, batch_seq INTEGER,"
+        " body TEXT NOT NULL);",
+        [(1, 1, json.dumps(ev(0))), (2, 1, json.dumps(ev(1))), (3, None, json.dumps(ev(2)))],
+    )
     box = SqliteOutbox(tmp_path)
     assert box.epoch == 42 and (box.pending(), box.unbatched()) == (3, 1)
     assert [(b.seq, b.size) for b in box.unacked()] == [(1, 2)]
@@ -139,20 +149,13 @@ def test_a_journal_from_before_multi_event_rows_is_read_and_kept(tmp_path: Path)
 
 
 def test_an_old_layout_journal_keeps_its_batches_through_an_ack_and_a_restart(tmp_path: Path):
-    tmp_path.mkdir(exist_ok=True)
-    db = sqlite3.connect(tmp_path / JOURNAL_FILE)
-    db.executescript(
-        "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
-        "INSERT INTO meta VALUES ('epoch', 42), ('next_seq', 3);"
+    old_journal(
+        tmp_path,
+        3,
         "CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, batch_seq INTEGER,"
-        " body TEXT NOT NULL, n INTEGER NOT NULL DEFAULT 1);"
-    )
-    db.executemany(
-        "INSERT INTO events (id, batch_seq, body) VALUES (?, ?, ?)",
+        " body TEXT NOT NULL, n INTEGER NOT NULL DEFAULT 1);",
         [(i + 1, seq, json.dumps(ev(i))) for i, seq in enumerate([1, 1, 2, 2, None])],
     )
-    db.commit()
-    db.close()
     box = SqliteOutbox(tmp_path)
     assert [(b.seq, b.size) for b in box.unacked()] == [(1, 2), (2, 2)]
     assert box.ack(1) == 1
@@ -166,16 +169,12 @@ def test_an_old_layout_journal_keeps_its_batches_through_an_ack_and_a_restart(tm
 
 
 def test_a_journal_with_one_seen_row_per_message_still_knows_those_messages(tmp_path: Path):
-    tmp_path.mkdir(exist_ok=True)
-    db = sqlite3.connect(tmp_path / JOURNAL_FILE)
-    db.executescript(
-        "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
-        "INSERT INTO meta VALUES ('epoch', 42), ('next_seq', 1);"
+    old_journal(
+        tmp_path,
+        1,
         "CREATE TABLE seen (key INTEGER PRIMARY KEY, n INTEGER NOT NULL);"
-        "INSERT INTO seen VALUES (9000000000000000001, 1), (17, 2), (5, 3);"
+        "INSERT INTO seen VALUES (9000000000000000001, 1), (17, 2), (5, 3);",
     )
-    db.commit()
-    db.close()
     box = SqliteOutbox(tmp_path)
     assert box.seen([5, 17, 9000000000000000001, 6]) == {5, 17, 9000000000000000001}
     box.append(rows(1), [6])
