@@ -62,6 +62,8 @@ class Traffic:
         self.blocked: set[int] = set()
         self.plans: dict[str, Plan] = {}
         self.queues: dict[int, list[Visit]] = {}
+        self._dist_blocked: frozenset[int] = frozenset()
+        self._dist_cache: dict[int, list[int]] = {}
 
     # --- reservations ----------------------------------------------------------------------
     def _reserve(self, visit: Visit, start: int | None = None) -> None:
@@ -86,7 +88,9 @@ class Traffic:
     def _enqueue(self, visit: Visit) -> None:
         q = self.queues.setdefault(visit.cell, [])
         q.append(visit)
-        q.sort(key=lambda v: v.t0)
+        # by planned time, but never ahead of a visit already released: that vehicle may be
+        # on the cell now, however early the newcomer's plan says it comes
+        q.sort(key=lambda v: (not v.released, v.t0))
 
     def _dequeue(self, visit: Visit) -> None:
         q = self.queues.get(visit.cell, [])
@@ -117,6 +121,25 @@ class Traffic:
         self._reserve(visit)
         self._enqueue(visit)
 
+    def hold(self, vehicle: str) -> bool:
+        """The vehicle stops for good at the end of what it was released (its plan ends there);
+        False if that was its plan already."""
+        plan = self.plans.get(vehicle)
+        if plan is None:
+            return False
+        last = max(i for i, v in enumerate(plan.visits) if v.released)
+        end = plan.visits[last]
+        if last == len(plan.visits) - 1 and end.t1 >= FOREVER:
+            return False
+        for v in plan.visits[last + 1 :]:
+            self._unreserve(v)
+            self._dequeue(v)
+        del plan.visits[last + 1 :]
+        end.t1 = FOREVER
+        self._reserve(end)
+        plan.version += 1
+        return True
+
     def drop(self, vehicle: str) -> list[Visit]:
         """Forget a vehicle's plan and reservations; returns its released visits."""
         plan = self.plans.pop(vehicle, None)
@@ -144,7 +167,9 @@ class Traffic:
             self._dequeue(v)
         del plan.visits[last + 1 :]
         start = plan.visits[last]
-        t_start = start.t0 if start.t1 < FOREVER or last > 0 else max(now, start.t0)
+        # never from the past: a late vehicle's old times would dodge reservations of the
+        # present and queue it ahead of vehicles planned since
+        t_start = max(now, start.t0)
         self._unreserve(start)
         path = self.search(vehicle, start.cell, max(t_start, start.t0), goal)
         if path is None:
@@ -175,7 +200,7 @@ class Traffic:
         """Space-time A*: cells per step from (start, t0) to resting on `goal`."""
         if goal in self.blocked:
             return None
-        h = self._distances(goal)
+        h = self.distances(goal)
         if h[start] < 0:
             return None
         others = [t for t, who in self.res.get(goal, {}).items() if who != vehicle]
@@ -223,10 +248,22 @@ class Traffic:
 
     def unreachable(self, start: int, goal: int) -> bool:
         """True if blocked cells cut every way from `start` to `goal`."""
-        return bool(self.blocked) and self._distances(goal)[start] < 0
+        return bool(self.blocked) and self.distances(goal)[start] < 0
+
+    def distances(self, goal: int) -> list[int]:
+        """Steps from every cell to `goal` around blocked cells (-1: cut off from it)."""
+        if self.blocked != self._dist_blocked:  # cached until the blocked cells change
+            self._dist_blocked = frozenset(self.blocked)
+            self._dist_cache.clear()
+        dist = self._dist_cache.get(goal)
+        if dist is None:
+            dist = self._dist_cache[goal] = self._distances(goal)
+        return dist
 
     def _distances(self, goal: int) -> list[int]:
         dist = [-1] * (self.grid.width * self.grid.height)
+        if goal in self.blocked:
+            return dist
         dist[goal] = 0
         queue = deque([goal])
         nbrs = self.grid.neighbours
