@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from central.auth.domain import OPERATE, READ, SUPERVISE, Principal
 from central.deps import require
 from central.fleet.domain import TaskKind, TaskStatus
-from central.fleet.manager import FleetManager, TaskStateError
+from central.fleet.manager import BlockStateError, FleetManager, TaskStateError
 
 router = APIRouter(prefix="/api/v1/fleet", tags=["fleet"])
 
@@ -115,6 +115,34 @@ def cancel(
         raise HTTPException(404, f"no fleet task {task_id}") from exc
     except TaskStateError as exc:
         raise HTTPException(409, str(exc)) from exc
+
+
+@router.post("/vehicles/{serial}/removed")
+def vehicle_removed(
+    serial: str, fleet: FleetDep, _: Annotated[Principal, Depends(require(SUPERVISE))]
+) -> dict[str, Any]:
+    """A vehicle out of service (offline, stale, error) was taken off the floor: the nodes it
+    held are free again; it comes back when it reports standing still without an order."""
+    try:
+        return fleet.vehicle_view(fleet.vehicle_removed(serial))
+    except KeyError as exc:
+        raise HTTPException(404, f"no vehicle {serial}") from exc
+    except BlockStateError as exc:
+        raise HTTPException(409, str(exc)) from exc
+
+
+@router.post("/nodes/{node}/clear")
+def clear_node(
+    node: str, fleet: FleetDep, _: Annotated[Principal, Depends(require(SUPERVISE))]
+) -> dict[str, Any]:
+    """The obstacle a vehicle reported on a node is gone: plans may use the node again."""
+    try:
+        fleet.clear_node(node)
+    except KeyError as exc:
+        raise HTTPException(404, f"node {node!r} is not a free cell of the AGV map") from exc
+    except BlockStateError as exc:
+        raise HTTPException(409, str(exc)) from exc
+    return {"node": node, "blocked": False}
 
 
 @router.post("/tasks", status_code=201)

@@ -27,7 +27,7 @@ from central.fleet.domain import (
     VehicleLink,
     VehicleStatus,
 )
-from central.fleet.layout import DOCK, PACK, PICK, RESERVE, Layout
+from central.fleet.layout import DOCK, LANE, PACK, PICK, RESERVE, Layout
 from central.fleet.traffic import Traffic
 from optimization.agv_assignment import assign_tasks
 
@@ -39,6 +39,10 @@ logger = logging.getLogger(__name__)
 
 class TaskStateError(Exception):
     """The task is not in a state that allows this action."""
+
+
+class BlockStateError(Exception):
+    """The vehicle or node is not in a state that allows this action."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +92,8 @@ class FleetManager:
         self.plan_ms: list[float] = []
         self.plan_failures = 0
         self.events: list[tuple[float, str, str]] = []  # (t, vehicle or task, what)
-        self._blocked_by: dict[str, set[int]] = {}
+        self._blocked_by: dict[str, set[int]] = {}  # out-of-service vehicle -> cells it holds
+        self._obstacles: dict[int, str] = {}  # blocked cell -> the vehicle that reported it
         self._sent: dict[str, tuple[Any, ...]] = {}
         now = self._step()
         for serial, node in homes.items():
@@ -216,6 +221,43 @@ class FleetManager:
             self._flush()
             return task
 
+    def vehicle_removed(self, serial: str) -> Vehicle:
+        """An out-of-service vehicle was taken off the floor: the nodes it held are free again."""
+        with self._lock:
+            v = self.vehicles.get(serial)
+            if v is None:
+                raise KeyError(f"no vehicle {serial}")
+            if v.online and not v.stale:
+                raise BlockStateError(
+                    f"vehicle {serial} is in service ({v.status.value}): only a vehicle that is "
+                    "offline, stale or in error can be reported removed"
+                )
+            cells = self._blocked_by.pop(serial, set())
+            self._unblock(cells)
+            self._log(serial, f"removed from the floor by a supervisor: {len(cells)} node(s) free")
+            return v
+
+    def clear_node(self, node: str) -> None:
+        """The obstacle a vehicle reported on `node` is gone: plans may use it again."""
+        cell = self.layout.cell_of(node)  # KeyError: not on the map
+        with self._lock:
+            if cell not in self._obstacles:
+                holder = next((s for s, c in self._blocked_by.items() if cell in c), None)
+                if holder is not None:
+                    raise BlockStateError(
+                        f"{node} is held by vehicle {holder} ({self.vehicles[holder].status.value})"
+                        f": report the vehicle removed instead"
+                    )
+                raise BlockStateError(f"{node} is not blocked by an obstacle")
+            del self._obstacles[cell]
+            self._unblock({cell})
+            self._log(node, "obstacle cleared by a supervisor")
+
+    def _unblock(self, cells: set[int]) -> None:
+        """Free cells, except those an obstacle or another vehicle out of service still holds."""
+        held = set(self._obstacles).union(*self._blocked_by.values())
+        self.traffic.blocked -= cells - held
+
     def _needing_recovery(self, task_id: str) -> TransportTask:
         task = self.tasks.get(task_id)
         if task is None:
@@ -307,6 +349,7 @@ class FleetManager:
                 "vehicles": [self.vehicle_view(v) for v in self.vehicles.values()],
                 "tasks": [self.task_view(t) for t in self.tasks.values()],
                 "alarms": self.alarms(),
+                "blocked": self.blocks(),
             }
 
     def history(
@@ -329,12 +372,85 @@ class FleetManager:
         return total, [live.get(r["id"], {**r, "alarm": None}) for r in rows]
 
     def alarms(self) -> list[dict[str, Any]]:
-        """Tasks waiting for a supervisor: a load left on a vehicle that dropped out."""
-        return [
-            {"task_id": t.id, "vehicle": t.vehicle, "load_id": t.load_id, "message": t.alarm}
+        """What waits for a supervisor: loads left on vehicles that dropped out
+        (`load_on_vehicle`), and tasks whose stations a stopped vehicle or an obstacle cuts off
+        (`blocked_way`, one per reason)."""
+        alarms: list[dict[str, Any]] = [
+            {
+                "kind": "load_on_vehicle",
+                "task_id": t.id,
+                "vehicle": t.vehicle,
+                "load_id": t.load_id,
+                "message": t.alarm,
+            }
             for t in self.tasks.values()
             if t.status == TaskStatus.NEEDS_RECOVERY
         ]
+        if not self.traffic.blocked:
+            return alarms
+        waiting: dict[str, list[str]] = {}
+        for t in self._pending():
+            reason = self._waiting(t)
+            if reason is not None and " blocked by " in reason:
+                waiting.setdefault(reason, []).append(t.id)
+        for reason, ids in waiting.items():
+            alarms.append(
+                {
+                    "kind": "blocked_way",
+                    "task_id": ids[0],
+                    "task_ids": ids,
+                    "message": f"{len(ids)} task(s) wait: {reason}",
+                }
+            )
+        return alarms
+
+    def blocks(self) -> list[dict[str, Any]]:
+        """Blocked nodes and what holds them (a vehicle out of service or an obstacle)."""
+        node = self.layout.node_id
+        held = [
+            {"node": node(c), "vehicle": serial, "kind": "vehicle"}
+            for serial, cells in self._blocked_by.items()
+            for c in sorted(cells)
+        ]
+        obstacles = [
+            {"node": node(c), "vehicle": serial, "kind": "obstacle"}
+            for c, serial in sorted(self._obstacles.items())
+        ]
+        return held + obstacles
+
+    def _waiting(self, t: TransportTask) -> str | None:
+        """Why a pending task is not under way (None: it only waits for a free vehicle)."""
+        node = self.layout.node_id
+        for cell in (t.source, t.dest):
+            if cell in self.traffic.blocked:
+                return f"{node(cell)} is blocked by {self._holder(cell)}"
+            user = self.locked.get(cell)
+            if user is not None and user != t.id:
+                return f"{node(cell)} is in use by task {user}"
+        if not self.traffic.blocked:
+            return None
+        dist = self.traffic.distances(t.source)
+        if dist[t.dest] < 0:
+            return f"{node(t.dest)} cannot be reached from {node(t.source)}: {self._cut_by(dist)}"
+        if not any(dist[v.cell] >= 0 for v in self._online()):
+            return f"no vehicle in service can reach {node(t.source)}: {self._cut_by(dist)}"
+        return None
+
+    def _cut_by(self, dist: list[int]) -> str:
+        """Who holds the blocked cells that border the region `dist` reaches."""
+        nbrs = self.layout.grid.neighbours
+        border = [c for c in self.traffic.blocked if any(dist[n] >= 0 for n in nbrs[c])]
+        return "the way is blocked by " + ", ".join(sorted({self._holder(c) for c in border}))
+
+    def _holder(self, cell: int) -> str:
+        if cell in self._obstacles:
+            return (
+                f"an obstacle at {self.layout.node_id(cell)} (reported by {self._obstacles[cell]})"
+            )
+        for serial, cells in self._blocked_by.items():
+            if cell in cells:
+                return f"{serial} ({self.vehicles[serial].status.value})"
+        return "a block"
 
     def vehicle_view(self, v: Vehicle) -> dict[str, Any]:
         """One vehicle as JSON."""
@@ -370,7 +486,7 @@ class FleetManager:
         }
 
     def task_view(self, t: TransportTask) -> dict[str, Any]:
-        """One task as JSON."""
+        """One task as JSON (`waiting`: why a pending task is not under way yet)."""
         return {
             **self._task_fields(t),
             "created_s": t.created_s,
@@ -378,6 +494,7 @@ class FleetManager:
             "created_at": t.created_at,
             "done_at": t.done_at,
             "alarm": t.alarm,
+            "waiting": self._waiting(t) if t.status == TaskStatus.PENDING else None,
         }
 
     def task_record(self, t: TransportTask) -> dict[str, Any]:
@@ -464,7 +581,7 @@ class FleetManager:
 
     def _back_in_service(self, v: Vehicle, cell: int) -> None:
         v.status, v.stale, v.cell = VehicleStatus.IDLE, False, cell
-        self.traffic.blocked -= self._blocked_by.pop(v.serial, set())
+        self._unblock(self._blocked_by.pop(v.serial, set()))
         self.traffic.park(v.serial, cell, self._step())
         self.link.forget_order(v.serial)
 
@@ -619,6 +736,7 @@ class FleetManager:
         self._log(v.serial, f"path blocked at {refs.get('nodeId')}; re-planning around it")
         v.status = VehicleStatus.BLOCKED
         self.traffic.blocked.add(cell)
+        self._obstacles[cell] = v.serial  # until a supervisor clears it
         self.link.instant(v.serial, "cancelOrder")
         self.link.forget_order(v.serial)
         v.await_stop = True
@@ -666,10 +784,8 @@ class FleetManager:
             if not v.seen or v.legs or v.status in (VehicleStatus.BLOCKED, VehicleStatus.STALE):
                 continue  # unseen: where it stands is not known yet
             if v.cell != v.home:
-                if v.status == VehicleStatus.IDLE:  # never rest on a station or a lane
-                    v.legs = [Leg(v.home, "startCharging")]
-                    v.needs_plan = True
-                    v.status = VehicleStatus.BUSY
+                if v.status == VehicleStatus.IDLE:
+                    self._send_to_rest(v)
                 continue
             if v.charging:
                 v.status = (
@@ -685,6 +801,38 @@ class FleetManager:
                     if v.battery < self.config.resume_pct
                     else VehicleStatus.IDLE
                 )
+
+    def _send_to_rest(self, v: Vehicle) -> None:
+        """An idle vehicle goes home to its charger; never rests on a station or in a lane
+        others need, but when blocked nodes cut it off from home, on the nearest open lane."""
+        if not self.traffic.unreachable(v.cell, v.home):
+            v.legs = [Leg(v.home, "startCharging")]
+        else:
+            spot = self._rest_spot(v)
+            if spot == v.cell:
+                if self.traffic.hold(v.serial):  # others plan around it from now on
+                    self._log(v.serial, "cut off from its home: waits here")
+                    for other in self.traffic.touching({v.cell}, but=v.serial):
+                        self.vehicles[other].needs_plan = True
+                return
+            v.legs = [Leg(spot)]
+        v.needs_plan = True
+        v.status = VehicleStatus.BUSY
+
+    def _rest_spot(self, v: Vehicle) -> int:
+        """The nearest lane cell it can reach whose neighbours are all lanes (resting there cuts
+        off no station or home) and that nobody rests on; where it stands if there is none."""
+        kind, nbrs = self.layout.kind, self.layout.grid.neighbours
+        dist, forever = self.traffic.distances(v.cell), self.traffic.forever
+        spots = [
+            (d, c)
+            for c, d in enumerate(dist)
+            if d >= 0
+            and kind(c) == LANE
+            and forever.get(c, (0, v.serial))[1] == v.serial
+            and all(kind(n) == LANE for n in nbrs[c])
+        ]
+        return min(spots)[1] if spots else v.cell
 
     def _pending(self) -> list[TransportTask]:
         return [t for t in self.tasks.values() if t.status == TaskStatus.PENDING]
@@ -716,10 +864,15 @@ class FleetManager:
                 continue
             used |= {t.source, t.dest}
             chosen.append(t)
-        dist = {t.source: self.layout.grid.distances_from(t.source) for t in chosen}
-        cost = np.array([[max(0, int(dist[t.source][v.cell])) for t in chosen] for v in free])
+        dist = {t.source: self.traffic.distances(t.source) for t in chosen}
+        cut_off = 1 << 30  # blocked cells separate them: never paired
+        cost = np.array(
+            [[d if (d := dist[t.source][v.cell]) >= 0 else cut_off for t in chosen] for v in free]
+        )
         for vi, ti in assign_tasks(cost):
             v, t = free[vi], chosen[ti]
+            if cost[vi, ti] == cut_off:
+                continue
             t.status, t.vehicle = TaskStatus.ASSIGNED, v.serial
             t.attempts += 1
             t.assigned_at = self.wall()
@@ -742,6 +895,8 @@ class FleetManager:
             self.plan_failures += 1
             if self.traffic.unreachable(v.cell, v.legs[0].goal):
                 self._requeue(v, "its goal cannot be reached (blocked)")
+                if v.status in (VehicleStatus.BUSY, VehicleStatus.BLOCKED):
+                    v.status = VehicleStatus.IDLE  # free for work it can reach
             return  # retried at the next tick
         self.plan_ms.append((time.perf_counter() - started) * 1000)
         v.needs_plan = False

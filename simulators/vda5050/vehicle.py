@@ -264,6 +264,11 @@ class AgvVehicle:
         self.publish_state()
         self._kick()
 
+    def remove_from_floor(self) -> None:
+        """An operator takes the hung vehicle off the floor: it holds no node and stays silent."""
+        self.frozen = True
+        self.trajectory.depart(self.env.now)
+
     def stall(self) -> None:
         """Fault: wheels spin, the vehicle reports driving but makes no progress."""
         self.stalled = True

@@ -6,6 +6,8 @@ from central.fleet.domain import TaskKind, TaskStatus
 from central.fleet.layout import PACK, PICK, generate_layout
 from simulators.vda5050.inprocess import InProcessFleet
 from tests.helpers import api_client, settings_for, sign_in
+from tests.unit.fleet.test_blocked_ways import freeze_at_a_dock_entrance
+from tests.unit.fleet.test_stuck import submit_pallets
 
 
 def test_fleet_endpoints_serve_the_map_take_tasks_and_stop_the_fleet(sqlite_url: str) -> None:
@@ -85,3 +87,45 @@ def test_a_supervisor_recovers_a_load_left_on_a_vehicle_or_cancels_a_task(sqlite
         assert client.post(cancel, headers=supervisor).json()["status"] == "cancelled"
         twice = client.post(cancel, headers=supervisor)
         assert twice.status_code == 409 and "cannot be cancelled" in twice.json()["detail"]
+
+
+def test_a_supervisor_frees_the_nodes_of_a_vehicle_taken_off_the_floor(sqlite_url: str) -> None:
+    sim = InProcessFleet(generate_layout(4, stations=6), 4)
+    ids = submit_pallets(sim, 6)
+    serial, _ = freeze_at_a_dock_entrance(sim)
+    sim.run(sim.env.now + 300)  # it goes stale; the tasks of its dock wait
+    with api_client(settings_for(sqlite_url)) as client:
+        client.app.state.fleet = sim.fleet  # type: ignore[attr-defined]
+        viewer, operator = sign_in(client, "viewer"), sign_in(client, "operator")
+        supervisor = sign_in(client, "supervisor")
+        feed = client.get("/api/v1/fleet", headers=viewer).json()
+        (alarm,) = feed["alarms"]
+        assert alarm["kind"] == "blocked_way" and f"{serial} (stale)" in alarm["message"]
+        waiting = [t for t in feed["tasks"] if t["status"] == "pending"]
+        assert waiting and all(serial in t["waiting"] for t in waiting)
+        held = {b["node"] for b in feed["blocked"]}
+        assert held and all(b["vehicle"] == serial for b in feed["blocked"])
+
+        url = f"/api/v1/fleet/vehicles/{serial}/removed"
+        assert client.post(url, headers=operator).status_code == 403
+        assert (
+            client.post("/api/v1/fleet/vehicles/agv999/removed", headers=supervisor).status_code
+            == 404
+        )
+        in_service = next(s for s in sim.fleet.vehicles if s != serial)
+        refused = client.post(f"/api/v1/fleet/vehicles/{in_service}/removed", headers=supervisor)
+        assert refused.status_code == 409 and "in service" in refused.json()["detail"]
+        node = sorted(held)[0]
+        not_an_obstacle = client.post(f"/api/v1/fleet/nodes/{node}/clear", headers=supervisor)
+        assert not_an_obstacle.status_code == 409 and serial in not_an_obstacle.json()["detail"]
+        assert (
+            client.post("/api/v1/fleet/nodes/c999_9/clear", headers=supervisor).status_code == 404
+        )
+
+        sim.vehicles[serial].remove_from_floor()
+        removed = client.post(url, headers=supervisor)
+        assert removed.status_code == 200 and removed.json()["status"] == "stale"
+        feed = client.get("/api/v1/fleet", headers=viewer).json()
+        assert feed["blocked"] == [] and feed["alarms"] == []
+    sim.run(sim.env.now + 900)
+    assert all(sim.fleet.tasks[i].status == TaskStatus.DONE for i in ids)
