@@ -124,14 +124,20 @@ def wait_done(fleet: Fleet, ids: list[str], timeout_s: float) -> None:
 
 
 def upset_one_driving_empty(fleet: Fleet, upset: Callable[[str], None]) -> tuple[str, str]:
-    """Upset (freeze, cut off) a vehicle driving empty to its task off stations: (task, serial)."""
+    """Upset (freeze, cut off) a vehicle driving empty to its task off stations: (task, serial).
+
+    Its goal is far: the manager's view of it lags (more on a busy host), and where it really
+    stops, its released nodes must not include a station's entrance, or that station is cut
+    off until a supervisor takes the vehicle away (tests/unit/fleet/test_blocked_ways.py)."""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         for serial, v in fleet.manager.vehicles.items():
-            ahead = [v.cell, *fleet.manager.traffic.route(serial)[:4]]
+            route = fleet.manager.traffic.route(serial)
+            ahead = [v.cell, *route[:4]]
             task = fleet.manager.tasks.get(v.task_id or "")
             empty = task is not None and task.status == TaskStatus.ASSIGNED
-            if task and empty and v.driving and all(open_lane(fleet, c) for c in ahead):
+            far = len(route) >= 8
+            if task and empty and far and v.driving and all(open_lane(fleet, c) for c in ahead):
                 upset(serial)
                 return task.id, serial
         time.sleep(0.01)
@@ -213,7 +219,7 @@ def test_a_vehicle_that_loses_its_link_with_a_tote_holds_its_task_until_the_tote
     assert find_conflicts(trajectories, now) == []
 
 
-def test_a_vehicle_that_freezes_with_its_link_up_goes_stale_and_loses_its_task(
+def test_a_vehicle_that_freezes_with_its_link_up_goes_stale_and_another_finishes_its_task(
     tmp_path: Path,
 ) -> None:
     config = FleetConfig(step_s=1.0, stale_state_s=240.0, no_progress_s=120.0)
@@ -228,17 +234,19 @@ def test_a_vehicle_that_freezes_with_its_link_up_goes_stale_and_loses_its_task(
             lambda: vehicle.status == "stale", 20
         )  # 120 s of no progress at x40, plus heartbeats
         status = fleet.manager.vehicle_view(vehicle)
-        wait_for(lambda: fleet.manager.tasks[frozen_task].vehicle != who, 10)
-        tasks = [fleet.manager.tasks[i] for i in ids]
+        wait_done(fleet, ids, 30)
+        tasks = [fleet.manager.task_view(fleet.manager.tasks[i]) for i in ids]
+        alarms = fleet.manager.snapshot()["alarms"]
         connection = fleet.master.view(who).connection
         now = fleet.standins.now()
         trajectories = {s: v.trajectory for s, v in fleet.standins.vehicles.items()}
     assert status["status"] == "stale" and status["online"] is True
     assert connection == "ONLINE"  # no last will: only the watchdog could tell
-    task = next(t for t in tasks if t.id == frozen_task)
-    assert task.vehicles[0] == who and task.vehicle != who
-    # Known gap (docs/fleet.md, Stuck vehicles): in some runs the rest of the fleet stopped taking
-    # tasks after a vehicle froze, so completion of all tasks is not asserted here yet.
+    task = next(t for t in tasks if t["id"] == frozen_task)
+    assert task["vehicles"][0] == who and task["vehicle"] != who
+    undone = [(t["id"], t["status"], t["vehicles"], t["waiting"]) for t in tasks]
+    assert [u for u in undone if u[1] != "done"] == []
+    assert alarms == []  # it froze on an open lane: no station was cut off
     assert find_conflicts(trajectories, now) == []
 
 

@@ -211,8 +211,14 @@ def test_unknown_method_and_bad_command_are_answered(shared: Rig) -> None:
     assert err["status"] == "error" and "Explode" in err["detail"]
     assert shared.central.results_for(nobody["id"])[0]["status"] == "rejected"
     assert shared.central.results_for(bad["id"])[0]["status"] == "rejected"
-    letters = wait_for(lambda: shared.central.of_type("edge.dead_letter"))
-    assert any("deadline" in e["data"]["reason"] for e in letters)
+    letters = wait_for(
+        lambda: [
+            e
+            for e in shared.central.of_type("edge.dead_letter")
+            if "deadline" in e["data"]["reason"]
+        ]
+    )
+    assert letters, "the command with a bad deadline left no dead letter"
 
 
 def test_heartbeat_reports_devices_and_journal(shared: Rig) -> None:
