@@ -144,3 +144,38 @@ def test_anonymous_visitors_get_no_fleet_stream(live: tuple[str, InProcessFleet]
         response = httpx.get(f"{url}{path}", follow_redirects=False)
         assert response.status_code in (302, 303, 307), path
         assert "/h/signin" in response.headers["location"]
+
+
+def test_a_station_cut_off_by_an_obstacle_is_an_alarm_on_the_live_map(
+    browser: Any, live: tuple[str, InProcessFleet]
+) -> None:
+    url, sim = live
+    pick = sim.layout.cells(PICK)[1]
+    (entrance,) = sim.layout.grid.neighbours[pick]
+    entrance_node = sim.layout.node_id(entrance)
+    for vehicle in sim.vehicles.values():
+        vehicle.block_node(entrance_node)  # a pallet left in front of the pick station
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    try:
+        page.goto(f"{url}/dash")
+        page.fill("#username", "supervisor")
+        page.fill("#password", USER_PASSWORD)
+        with page.expect_navigation():
+            page.click("button[type=submit]")
+        page.wait_for_selector("#fleet-map svg g.agv")
+        packs = sim.layout.cells(PACK)
+        node = sim.layout.node_id
+        sim.fleet.submit(TaskKind.TOTE, node(pick), node(packs[0]), "tote-cut-off")
+        # the vehicle sent there meets the obstacle and reports it; the station is cut off
+        page.wait_for_selector(f"#fleet-map rect.blocked.obstacle[data-node='{entrance_node}']")
+        alarm = page.wait_for_selector("#fleet-queue li.alarm.blocked_way")
+        text = alarm.inner_text()
+        assert "1 task(s) wait" in text and f"obstacle at {entrance_node}" in text, text
+        color = page.eval_on_selector("#fleet-queue li.alarm", "e => getComputedStyle(e).color")
+        assert color == "rgb(185, 28, 28)", "alarms stand out in red"
+        assert page.eval_on_selector("#fleet-map", "e => e.classList.contains('alarm')")
+        shot(page, "dash-fleet-map-blocked")
+    finally:
+        context.close()

@@ -8,7 +8,7 @@
   var NS = "http://www.w3.org/2000/svg";
   var FILL = {"#": "#334155", ".": "#f8fafc", P: "#fde68a", K: "#bbf7d0", D: "#bfdbfe", R: "#e9d5ff", H: "#e5e7eb"};
   var COLORS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#be185d", "#4d7c0f"];
-  var cellM = 1, svg, paths, agvs, markers = {};
+  var cellM = 1, svg, blocks, paths, agvs, markers = {};
 
   function el(name, attrs, parent) {
     var node = document.createElementNS(NS, name);
@@ -43,6 +43,7 @@
         }
       }
     });
+    blocks = el("g", {"class": "blocks"}, svg);
     paths = el("g", {"class": "paths"}, svg);
     agvs = el("g", {"class": "agvs"}, svg);
   }
@@ -78,13 +79,23 @@
     });
   }
 
+  function drawBlocks(blocked) {  // nodes held by a vehicle out of service or an obstacle
+    while (blocks.firstChild) blocks.removeChild(blocks.firstChild);
+    (blocked || []).forEach(function (b) {
+      var p = nodeXY(b.node);
+      if (!p) return;
+      var r = el("rect", {x: p[0] - 0.5, y: p[1] - 0.5, width: 1, height: 1, "class": "blocked " + b.kind, "data-node": b.node}, blocks);
+      el("title", {}, r).textContent = b.node + " · " + (b.kind === "obstacle" ? "obstacle (" + b.vehicle + ")" : b.vehicle);
+    });
+  }
+
   function drawQueue(view) {
     if (!queue) return;
     queue.textContent = "";
-    (view.alarms || []).forEach(function (a) {  // loads left on vehicles: a supervisor acts
+    (view.alarms || []).forEach(function (a) {  // loads left on vehicles, stations cut off
       var li = document.createElement("li");
-      li.className = "alarm";
-      li.textContent = "⚠ " + a.task_id + ": " + a.message;
+      li.className = "alarm " + (a.kind || "");
+      li.textContent = "⚠ " + (a.kind === "load_on_vehicle" ? a.task_id + ": " : "") + a.message;
       queue.appendChild(li);
     });
     var open = view.tasks.filter(function (t) { return t.status !== "done" && t.status !== "cancelled"; });
@@ -92,6 +103,7 @@
       var li = document.createElement("li");
       li.className = "task " + t.status;
       li.textContent = t.id + " " + t.kind + " " + t.source + " → " + t.dest + " · " + t.status + (t.vehicle ? " · " + t.vehicle : "");
+      if (t.waiting) li.title = t.waiting;  // why it is not under way
       queue.appendChild(li);
     });
     if (open.length > 12) {
@@ -120,6 +132,7 @@
       var source = new EventSource(box.getAttribute("data-stream"));
       source.addEventListener("fleet", function (e) {
         var view = JSON.parse(e.data);
+        drawBlocks(view.blocked);
         drawVehicles(view.vehicles);
         drawQueue(view);
         box.setAttribute("data-updates", String(Number(box.getAttribute("data-updates") || 0) + 1));
