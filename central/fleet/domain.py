@@ -101,6 +101,7 @@ class Vehicle:
     errors: list[str] = field(default_factory=list)
     position: tuple[float, float] = (0.0, 0.0)
     loaded: bool = False  # its last state reports a load
+    load_ids: tuple[str, ...] = ()  # the loads its last state reports
     held_load: bool = False  # dropped out carrying: no new task until it reports no load
 
 

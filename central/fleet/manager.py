@@ -320,6 +320,7 @@ class FleetManager:
                 return
             self._reset()
         now = self._step()
+        self._resume_held_loads()
         self._assign()
         self._charging_policy()
         for v in self.vehicles.values():
@@ -646,6 +647,7 @@ class FleetManager:
             v.position = (float(pos["x"]), float(pos["y"]))
         v.errors = [e["errorType"] for e in s.get("errors", [])]
         v.loaded = bool(s.get("loads"))
+        v.load_ids = tuple(str(load.get("loadId", "")) for load in s.get("loads") or ())
         v.held_load = v.held_load and v.loaded
         if not v.online:
             return
@@ -833,6 +835,31 @@ class FleetManager:
             and all(kind(n) == LANE for n in nbrs[c])
         ]
         return min(spots)[1] if spots else v.cell
+
+    def _resume_held_loads(self) -> None:
+        """A vehicle back in service with the load of its held task on board carries it on."""
+        for v in self._online():
+            if not v.held_load or v.legs or v.status != VehicleStatus.IDLE or not v.seen:
+                continue
+            task = next(
+                (
+                    t
+                    for t in self.tasks.values()
+                    if t.status == TaskStatus.NEEDS_RECOVERY
+                    and t.vehicle == v.serial
+                    and t.load_id in v.load_ids
+                ),
+                None,
+            )
+            if task is None or task.dest in self.locked or task.dest in self.traffic.blocked:
+                continue  # a supervisor deals with it, or its destination is free later
+            task.status, task.alarm = TaskStatus.CARRYING, None
+            self.locked[task.dest] = task.id
+            self._dirty.add(task.id)
+            v.task_id, v.held_load = task.id, False
+            v.legs = [Leg(task.dest, "drop", task.id)]
+            v.needs_plan, v.status = True, VehicleStatus.BUSY
+            self._log(task.id, f"{v.serial} is back with load {task.load_id}: carrying it on")
 
     def _pending(self) -> list[TransportTask]:
         return [t for t in self.tasks.values() if t.status == TaskStatus.PENDING]

@@ -71,3 +71,23 @@ def test_a_vehicle_silent_with_a_load_holds_its_task_until_the_load_is_recovered
     sim.run(sim.env.now + 400)
     assert all(sim.fleet.tasks[i].status == TaskStatus.DONE for i in more)
     assert all(serial not in sim.fleet.tasks[i].vehicles for i in more)
+
+
+def test_a_vehicle_back_with_the_load_of_its_held_task_carries_it_on_by_itself() -> None:
+    sim = InProcessFleet(generate_layout(4, stations=6), 4, validate=True)
+    ids = submit_totes(sim, 3)
+    serial = driving_with_task(sim, limit_s=300, carrying=True)
+    task_id = sim.fleet.vehicles[serial].task_id or ""
+    sim.vehicles[serial].freeze()
+    while sim.fleet.tasks[task_id].status != TaskStatus.NEEDS_RECOVERY:
+        sim.run(sim.env.now + 1)
+    assert [a["task_id"] for a in sim.fleet.snapshot()["alarms"]] == [task_id]
+    sim.vehicles[serial].thaw()  # it wakes up with the tote on board, before anyone acts
+    sim.run(sim.env.now + 400)
+    task = sim.fleet.tasks[task_id]
+    assert task.status == TaskStatus.DONE and task.vehicles == [serial] and task.vehicle == serial
+    assert sim.vehicles[serial].loads == [], "it dropped the tote at the destination"
+    assert sim.fleet.snapshot()["alarms"] == []
+    assert any("is back with load" in what for _, who, what in sim.fleet.events if who == task_id)
+    assert all(sim.fleet.tasks[i].status == TaskStatus.DONE for i in ids)
+    assert find_conflicts({s: v.trajectory for s, v in sim.vehicles.items()}, sim.env.now) == []
