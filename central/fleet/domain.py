@@ -93,6 +93,7 @@ class Vehicle:
     await_stop: bool = False  # cancelled: wait until it stands still, then plan from there
     action_id: str | None = None
     action_done: bool = False
+    action_running: bool = False  # its last state says the leg's action has started
     busy_s: float = 0.0
     last_progress_s: float = 0.0
     last_state_s: float = 0.0  # when the last state arrived (fleet clock)

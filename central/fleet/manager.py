@@ -609,10 +609,20 @@ class FleetManager:
 
     def _requeue(self, v: Vehicle, why: str) -> None:
         task = self.tasks.get(v.task_id or "")
-        if task is not None and task.status == TaskStatus.CARRYING:
-            # the load is on the vehicle: restarting at the source would fetch nothing
+        picking = (
+            task is not None
+            and task.status == TaskStatus.ASSIGNED
+            and (task.load_id in v.load_ids or (v.action_running and v.cell == task.source))
+        )
+        if task is not None and (task.status == TaskStatus.CARRYING or picking):
+            # the load is (or may be) on the vehicle: restarting at the source may fetch nothing
             task.status = TaskStatus.NEEDS_RECOVERY
-            task.alarm = f"load {task.load_id} is on vehicle {v.serial}: {why}"
+            task.alarm = (
+                f"load {task.load_id} may be on vehicle {v.serial} or still at "
+                f"{self.layout.node_id(task.source)} (it dropped out during the pick): {why}"
+                if picking
+                else f"load {task.load_id} is on vehicle {v.serial}: {why}"
+            )
             v.held_load = True
             self._dirty.add(task.id)
             self._unlock(task)
@@ -688,6 +698,8 @@ class FleetManager:
             for a in s.get("actionStates", []):
                 if a["actionId"] == v.action_id and a["actionStatus"] in ("FINISHED", "FAILED"):
                     v.action_done = True
+                if a["actionId"] == v.action_id:
+                    v.action_running = a["actionStatus"] in ("INITIALIZING", "RUNNING")
         blocked = [e for e in s.get("errors", []) if e["errorType"] == "pathBlocked"]
         if blocked and v.status != VehicleStatus.BLOCKED and s["orderId"] == v.order_id:
             self._on_blocked(v, blocked[0])
@@ -761,7 +773,7 @@ class FleetManager:
         if leg.action and not v.action_done:
             return
         v.legs.pop(0)
-        v.action_id, v.action_done = None, False
+        v.action_id, v.action_done, v.action_running = None, False, False
         task = self.tasks.get(leg.task_id or "")
         now = self.clock()
         if task is not None and leg.action == "pick":
@@ -931,7 +943,7 @@ class FleetManager:
             v.orders += 1
             v.order_id = f"{v.serial}-{self._run}-{v.orders}"
             v.action_id = f"{v.order_id}-{v.legs[0].action}" if v.legs[0].action else None
-            v.action_done = False
+            v.action_done = v.action_running = False
             v.route_passed = []
 
     def _release(self, v: Vehicle, now: int) -> None:

@@ -91,3 +91,31 @@ def test_a_vehicle_back_with_the_load_of_its_held_task_carries_it_on_by_itself()
     assert any("is back with load" in what for _, who, what in sim.fleet.events if who == task_id)
     assert all(sim.fleet.tasks[i].status == TaskStatus.DONE for i in ids)
     assert find_conflicts({s: v.trajectory for s, v in sim.vehicles.items()}, sim.env.now) == []
+
+
+def test_a_vehicle_that_drops_out_during_the_pick_holds_its_task_for_a_supervisor() -> None:
+    sim = InProcessFleet(generate_layout(4, stations=6), 4, validate=True)
+    submit_totes(sim, 2)
+    serial = ""
+    while not serial and sim.env.now < 300:
+        sim.run(sim.env.now + 0.25)
+        serial = next((s for s, v in sim.fleet.vehicles.items() if v.action_running), "")
+    assert serial, "no vehicle started a pick"
+    v = sim.fleet.vehicles[serial]
+    task = sim.fleet.tasks[v.task_id or ""]
+    source = sim.layout.node_id(task.source)
+    assert task.status == TaskStatus.ASSIGNED and v.cell == task.source
+    sim.vehicles[serial].freeze()  # whether the tote made it onto the vehicle is not known
+    while task.status not in (TaskStatus.NEEDS_RECOVERY, TaskStatus.PENDING):
+        sim.run(sim.env.now + 1)
+    assert task.status == TaskStatus.NEEDS_RECOVERY, "not fetched again from the station blindly"
+    (alarm,) = sim.fleet.snapshot()["alarms"]
+    assert f"may be on vehicle {serial} or still at {source}" in alarm["message"]
+    sim.fleet.recover(task.id, source)  # the supervisor finds it still on the station
+    sim.run(sim.env.now + 60)
+    view = sim.fleet.task_view(task)
+    assert view["status"] == "pending" and f"{source} is blocked by {serial}" in view["waiting"]
+    sim.vehicles[serial].remove_from_floor()  # the hung vehicle is pushed off the station
+    sim.fleet.vehicle_removed(serial)
+    sim.run(sim.env.now + 400)
+    assert task.status == TaskStatus.DONE and task.vehicle != serial
