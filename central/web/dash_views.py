@@ -18,6 +18,7 @@ from central.orders import service as orders
 from central.orders.domain import OrderStatus
 from central.web import queries
 from central.web.access import Csrf, User, must
+from central.web.fleet_views import supervision
 from central.web.messages import attempt, error, ok
 from central.web.render import page, redirect
 
@@ -43,6 +44,7 @@ def dashboard(
         exceptions=queries.exception_orders(session),
         discrepancies=queries.open_discrepancies(session),
         waves=queries.recent_waves(session, site.id),
+        fleet=supervision(request),
         can_act=user.role in SUPERVISE,
     )
 

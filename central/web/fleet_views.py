@@ -1,19 +1,23 @@
-"""The dashboard's live map: the AGV layout once, then fleet snapshots as server-sent events."""
+"""The dashboard's live map (the AGV layout once, then fleet snapshots as server-sent events)
+and the supervisor's fleet actions (vehicle removed, obstacle cleared, held load recovered)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import StreamingResponse
+from fastapi.responses import RedirectResponse, StreamingResponse
 
-from central.auth.domain import READ
-from central.fleet.manager import FleetManager
-from central.web.access import User, must
+from central.auth.domain import READ, SUPERVISE
+from central.fleet.manager import BlockStateError, FleetManager, TaskStateError
+from central.web.access import Csrf, User, must
+from central.web.cookies import Flash
+from central.web.messages import error, ok
+from central.web.render import redirect
 
 router = APIRouter(prefix="/dash/fleet", include_in_schema=False)
 
@@ -69,3 +73,66 @@ async def fleet_stream(request: Request, user: User) -> StreamingResponse:
 
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+
+
+def supervision(request: Request) -> dict[str, Any] | None:
+    """What the dashboard's fleet actions need: alarms and blocked nodes (None: no fleet)."""
+    fleet: FleetManager | None = getattr(request.app.state, "fleet", None)
+    if fleet is None:
+        return None
+    view = fleet.snapshot()
+    held = sorted({b["vehicle"] for b in view["blocked"] if b["kind"] == "vehicle"})
+    obstacles = [b for b in view["blocked"] if b["kind"] == "obstacle"]
+    loads = [a for a in view["alarms"] if a["kind"] == "load_on_vehicle"]
+    return {"loads": loads, "held_by": held, "obstacles": obstacles}
+
+
+def _act(
+    request: Request, user: User, action: Callable[[FleetManager], object], done: Flash
+) -> RedirectResponse:
+    """Run one supervisor action on the fleet and go back to the dashboard with its outcome."""
+    must(user, SUPERVISE)
+    try:
+        action(_fleet(request))
+    except (KeyError, BlockStateError, TaskStateError) as exc:
+        message = exc.args[0] if exc.args else str(exc)
+        return redirect(request, "/dash", error("error.generic", message=str(message)))
+    return redirect(request, "/dash", done)
+
+
+@router.post("/vehicles/{serial}/removed")
+def vehicle_removed(request: Request, serial: str, user: User, _: Csrf) -> RedirectResponse:
+    """The vehicle was taken off the floor: the nodes it held are free."""
+    return _act(
+        request, user, lambda f: f.vehicle_removed(serial), ok("fleet.removed", vehicle=serial)
+    )
+
+
+@router.post("/nodes/{node}/clear")
+def clear_node(request: Request, node: str, user: User, _: Csrf) -> RedirectResponse:
+    """The obstacle on the node is gone."""
+    return _act(request, user, lambda f: f.clear_node(node), ok("fleet.cleared", node=node))
+
+
+@router.post("/tasks/{task_id}/recover")
+def recover(
+    request: Request, task_id: str, user: User, _: Csrf, node: Annotated[str, Form()] = ""
+) -> RedirectResponse:
+    """The load of a held task is at `node` now: a vehicle fetches it there."""
+    node = node.strip()
+    if not node:
+        return redirect(request, "/dash", error("fleet.node_needed"))
+    return _act(
+        request,
+        user,
+        lambda f: f.recover(task_id, node),
+        ok("fleet.recovered", task=task_id, node=node),
+    )
+
+
+@router.post("/tasks/{task_id}/cancel")
+def cancel(request: Request, task_id: str, user: User, _: Csrf) -> RedirectResponse:
+    """Drop a held or pending task (its load is dealt with by hand)."""
+    return _act(
+        request, user, lambda f: f.cancel(task_id), ok("fleet.task_cancelled", task=task_id)
+    )

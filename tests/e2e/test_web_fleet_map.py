@@ -17,11 +17,11 @@ import pytest
 import uvicorn
 
 from central.app import create_app
-from central.fleet.domain import TaskKind
+from central.fleet.domain import TaskKind, TaskStatus
 from central.fleet.layout import PACK, PICK, generate_layout
 from simulators.vda5050.inprocess import InProcessFleet
 from tests.e2e.web_support import shot
-from tests.helpers import USER_PASSWORD, seeded_sessions, settings_for
+from tests.helpers import USER_PASSWORD, seeded_sessions, settings_for, wait_for
 from whs.broker import find_free_port
 
 pytestmark = [pytest.mark.e2e]
@@ -177,5 +177,86 @@ def test_a_station_cut_off_by_an_obstacle_is_an_alarm_on_the_live_map(
         assert color == "rgb(185, 28, 28)", "alarms stand out in red"
         assert page.eval_on_selector("#fleet-map", "e => e.classList.contains('alarm')")
         shot(page, "dash-fleet-map-blocked")
+
+        for vehicle in sim.vehicles.values():
+            vehicle.blocked_nodes.clear()  # the pallet is taken away
+        page.reload()
+        action = f"#obstacle-{entrance_node}"
+        assert "reported by" in page.inner_text(action)
+        shot(page, "dash-fleet-actions")
+        with page.expect_navigation():
+            page.click(f"{action} button")
+        assert f"Node {entrance_node} is free again" in page.inner_text("#flash")
+        task = next(t for t in sim.fleet.tasks.values() if t.load_id == "tote-cut-off")
+        assert wait_for(lambda: task.status == TaskStatus.DONE, 60), task.status
+        assert page.query_selector(action) is None
+    finally:
+        context.close()
+
+
+def test_fleet_actions_are_in_chinese_and_only_for_supervisors(
+    browser: Any, live: tuple[str, InProcessFleet]
+) -> None:
+    url, sim = live
+    sim.fleet.on_connection("agv001", "CONNECTIONBROKEN")  # its last will: out of service
+    assert wait_for(lambda: sim.fleet.snapshot()["blocked"], 10)
+    for user, locale in (("supervisor", "zh-CN"), ("viewer", "en-US")):
+        context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale=locale)
+        page = context.new_page()
+        try:
+            page.goto(f"{url}/dash")
+            page.fill("#username", user)
+            page.fill("#password", USER_PASSWORD)
+            with page.expect_navigation():
+                page.click("button[type=submit]")
+            if user == "viewer":
+                assert page.query_selector("#fleet-actions") is None
+                csrf = next(c["value"] for c in context.cookies() if c["name"] == "whs_csrf")
+                removed = f"{url}/dash/fleet/vehicles/agv001/removed"
+                refused = page.request.post(removed, form={"csrf": csrf}, max_redirects=0)
+                assert refused.status == 403
+                continue
+            held = page.inner_text("#held-by-agv001")
+            assert "agv001 已停用" in held and "车辆已移出场地" in held, held
+            shot(page, "dash-fleet-actions-zh")
+            with page.expect_navigation():
+                page.click("#held-by-agv001 button")
+            assert "agv001 已移出场地" in page.inner_text("#flash")
+            assert sim.fleet.snapshot()["blocked"] == []
+        finally:
+            context.close()
+
+
+def test_a_supervisor_says_where_a_load_left_on_a_vehicle_is_now(
+    browser: Any, live: tuple[str, InProcessFleet]
+) -> None:
+    url, sim = live
+    picks, packs, node = sim.layout.cells(PICK), sim.layout.cells(PACK), sim.layout.node_id
+    task = sim.fleet.submit(TaskKind.TOTE, node(picks[0]), node(packs[2]), "tote-held")
+    assert wait_for(lambda: task.status == TaskStatus.CARRYING, 60), task.status
+    carrier = task.vehicle or ""
+    sim.fleet.on_connection(carrier, "CONNECTIONBROKEN")  # gone with the tote on board
+    assert wait_for(lambda: task.status == TaskStatus.NEEDS_RECOVERY, 10)
+    spot = node(picks[3])  # the operator put the tote down at another pick station
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="en-US")
+    page = context.new_page()
+    try:
+        page.goto(f"{url}/dash")
+        page.fill("#username", "supervisor")
+        page.fill("#password", USER_PASSWORD)
+        with page.expect_navigation():
+            page.click("button[type=submit]")
+        held = f"#held-task-{task.id}"
+        assert f"load tote-held was left with vehicle {carrier}" in page.inner_text(held)
+        with page.expect_navigation():
+            page.click(f"{held} form:first-of-type button")  # no node given
+        assert "Give the node where the load is now" in page.inner_text("#flash")
+        page.fill(f"{held} input[name=node]", spot)
+        with page.expect_navigation():
+            page.click(f"{held} form:first-of-type button")
+        assert f"Task {task.id} goes on from {spot}" in page.inner_text("#flash")
+        assert page.query_selector(held) is None
+        assert wait_for(lambda: task.status == TaskStatus.DONE, 60), task.status
+        assert task.vehicle != carrier and node(task.source) == spot
     finally:
         context.close()
