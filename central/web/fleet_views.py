@@ -95,8 +95,8 @@ def _act(
     try:
         action(_fleet(request))
     except (KeyError, BlockStateError, TaskStateError) as exc:
-        message = exc.args[0] if exc.args else str(exc)
-        return redirect(request, "/dash", error("error.generic", message=str(message)))
+        message = str(exc.args[0]) if exc.args else str(exc)  # KeyError's str() adds quotes
+        return redirect(request, "/dash", error("error.generic", message=message))
     return redirect(request, "/dash", done)
 
 
@@ -119,6 +119,7 @@ def recover(
     request: Request, task_id: str, user: User, _: Csrf, node: Annotated[str, Form()] = ""
 ) -> RedirectResponse:
     """The load of a held task is at `node` now: a vehicle fetches it there."""
+    must(user, SUPERVISE)
     node = node.strip()
     if not node:
         return redirect(request, "/dash", error("fleet.node_needed"))
