@@ -682,8 +682,9 @@ class FleetManager:
             v.await_stop = False
             v.cell = cell
             self.traffic.park(v.serial, cell, self._step())
-            if v.legs:  # its order was cancelled: a new one from where it stopped
-                v.needs_plan, v.order_id = True, ""
+            v.order_id, v.action_id = "", None  # its order was cancelled: the next one is new
+            if v.legs:  # a new order from where it stopped
+                v.needs_plan = True
             for other in self.traffic.touching({cell}, but=v.serial):
                 self.vehicles[other].needs_plan = True
             return
@@ -751,9 +752,7 @@ class FleetManager:
         v.status = VehicleStatus.BLOCKED
         self.traffic.blocked.add(cell)
         self._obstacles[cell] = v.serial  # until a supervisor clears it
-        self.link.instant(v.serial, "cancelOrder")
-        self.link.forget_order(v.serial)
-        v.await_stop = True
+        self._cancel_order(v)
         for other in self.traffic.touching({cell}, but=v.serial):
             self.vehicles[other].needs_plan = True
         if v.legs and v.legs[0].goal == cell:
@@ -761,6 +760,12 @@ class FleetManager:
         elif v.legs:
             v.needs_plan = True
             v.order_id = ""
+
+    def _cancel_order(self, v: Vehicle) -> None:
+        """Cancel the vehicle's order; once it stands still it is placed there (`await_stop`)."""
+        self.link.instant(v.serial, "cancelOrder")
+        self.link.forget_order(v.serial)
+        v.await_stop = True
 
     def _advance(self, v: Vehicle) -> None:
         """Finish the current leg when the vehicle rests at its goal and its action is done."""
@@ -824,29 +829,41 @@ class FleetManager:
         else:
             spot = self._rest_spot(v)
             if spot == v.cell:
-                if self.traffic.hold(v.serial):  # others plan around it from now on
-                    self._log(v.serial, "cut off from its home: waits here")
-                    for other in self.traffic.touching({v.cell}, but=v.serial):
-                        self.vehicles[other].needs_plan = True
-                return
+                return  # it rests here: idle vehicles hold their node until their next plan
+            self._log(v.serial, f"cut off from its home: rests at {self.layout.node_id(spot)}")
             v.legs = [Leg(spot)]
         v.needs_plan = True
         v.status = VehicleStatus.BUSY
 
     def _rest_spot(self, v: Vehicle) -> int:
-        """The nearest lane cell it can reach whose neighbours are all lanes (resting there cuts
-        off no station or home) and that nobody rests on; where it stands if there is none."""
-        kind, nbrs = self.layout.kind, self.layout.grid.neighbours
-        dist, forever = self.traffic.distances(v.cell), self.traffic.forever
-        spots = [
+        """The nearest lane cell it can reach, that nobody rests on, and where standing for good
+        cuts nobody off from anything (not the only way anywhere); where it stands if none."""
+        kind, forever = self.layout.kind, self.traffic.forever
+        dist = self.traffic.distances(v.cell)
+        spots = sorted(
             (d, c)
             for c, d in enumerate(dist)
-            if d >= 0
-            and kind(c) == LANE
-            and forever.get(c, (0, v.serial))[1] == v.serial
-            and all(kind(n) == LANE for n in nbrs[c])
-        ]
-        return min(spots)[1] if spots else v.cell
+            if d >= 0 and kind(c) == LANE and forever.get(c, (0, v.serial))[1] == v.serial
+        )
+        for _, cell in spots[:60]:
+            if self._cuts_nothing_off(cell):
+                return cell
+        return v.cell
+
+    def _cuts_nothing_off(self, cell: int) -> bool:
+        """Whether the nodes reachable around `cell` stay connected without it."""
+        blocked, nbrs = self.traffic.blocked, self.layout.grid.neighbours
+        before = sum(1 for d in self.traffic.distances(cell) if d >= 0) - 1
+        free = [n for n in nbrs[cell] if n not in blocked]
+        if not free:
+            return False
+        seen, stack = {cell, free[0]}, [free[0]]
+        while stack:
+            for n in nbrs[stack.pop()]:
+                if n not in seen and n not in blocked:
+                    seen.add(n)
+                    stack.append(n)
+        return len(seen) - 1 == before
 
     def _resume_held_loads(self) -> None:
         """A vehicle back in service with the load of its held task on board carries it on."""
@@ -936,6 +953,7 @@ class FleetManager:
                 self._requeue(v, "its goal cannot be reached (blocked)")
                 if v.status in (VehicleStatus.BUSY, VehicleStatus.BLOCKED):
                     v.status = VehicleStatus.IDLE  # free for work it can reach
+                self._cancel_order(v)  # its next leg starts a new order from where it stops
             return  # retried at the next tick
         self.plan_ms.append((time.perf_counter() - started) * 1000)
         v.needs_plan = False

@@ -121,25 +121,6 @@ class Traffic:
         self._reserve(visit)
         self._enqueue(visit)
 
-    def hold(self, vehicle: str) -> bool:
-        """The vehicle stops for good at the end of what it was released (its plan ends there);
-        False if that was its plan already."""
-        plan = self.plans.get(vehicle)
-        if plan is None:
-            return False
-        last = max(i for i, v in enumerate(plan.visits) if v.released)
-        end = plan.visits[last]
-        if last == len(plan.visits) - 1 and end.t1 >= FOREVER:
-            return False
-        for v in plan.visits[last + 1 :]:
-            self._unreserve(v)
-            self._dequeue(v)
-        del plan.visits[last + 1 :]
-        end.t1 = FOREVER
-        self._reserve(end)
-        plan.version += 1
-        return True
-
     def drop(self, vehicle: str) -> list[Visit]:
         """Forget a vehicle's plan and reservations; returns its released visits."""
         plan = self.plans.pop(vehicle, None)
