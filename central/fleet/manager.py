@@ -823,7 +823,8 @@ class FleetManager:
 
     def _send_to_rest(self, v: Vehicle) -> None:
         """An idle vehicle goes home to its charger; never rests on a station or in a lane
-        others need, but when blocked nodes cut it off from home, on the nearest open lane."""
+        others need, but when blocked nodes cut it off from home, on the nearest lane node
+        whose loss cuts nobody off."""
         if not self.traffic.unreachable(v.cell, v.home):
             v.legs = [Leg(v.home, "startCharging")]
         else:
@@ -845,25 +846,10 @@ class FleetManager:
             for c, d in enumerate(dist)
             if d >= 0 and kind(c) == LANE and forever.get(c, (0, v.serial))[1] == v.serial
         )
-        for _, cell in spots[:60]:
-            if self._cuts_nothing_off(cell):
+        for _, cell in spots[:60]:  # the nearest few: a usable spot is rarely far
+            if not self.traffic.splits(cell):
                 return cell
         return v.cell
-
-    def _cuts_nothing_off(self, cell: int) -> bool:
-        """Whether the nodes reachable around `cell` stay connected without it."""
-        blocked, nbrs = self.traffic.blocked, self.layout.grid.neighbours
-        before = sum(1 for d in self.traffic.distances(cell) if d >= 0) - 1
-        free = [n for n in nbrs[cell] if n not in blocked]
-        if not free:
-            return False
-        seen, stack = {cell, free[0]}, [free[0]]
-        while stack:
-            for n in nbrs[stack.pop()]:
-                if n not in seen and n not in blocked:
-                    seen.add(n)
-                    stack.append(n)
-        return len(seen) - 1 == before
 
     def _resume_held_loads(self) -> None:
         """A vehicle back in service with the load of its held task on board carries it on."""

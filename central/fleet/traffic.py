@@ -241,9 +241,19 @@ class Traffic:
             dist = self._dist_cache[goal] = self._distances(goal)
         return dist
 
-    def _distances(self, goal: int) -> list[int]:
+    def splits(self, cell: int) -> bool:
+        """Whether blocking `cell` too would cut the nodes reachable around it apart."""
+        around = sum(1 for d in self.distances(cell) if d >= 0) - 1
+        free = [n for n in self.grid.neighbours[cell] if n not in self.blocked]
+        if not free:
+            return True
+        without = self._distances(free[0], self.blocked | {cell})
+        return sum(1 for d in without if d >= 0) != around
+
+    def _distances(self, goal: int, blocked: set[int] | None = None) -> list[int]:
+        blocked = self.blocked if blocked is None else blocked
         dist = [-1] * (self.grid.width * self.grid.height)
-        if goal in self.blocked:
+        if goal in blocked:
             return dist
         dist[goal] = 0
         queue = deque([goal])
@@ -251,7 +261,7 @@ class Traffic:
         while queue:
             u = queue.popleft()
             for v in nbrs[u]:
-                if dist[v] < 0 and v not in self.blocked:
+                if dist[v] < 0 and v not in blocked:
                     dist[v] = dist[u] + 1
                     queue.append(v)
         return dist

@@ -67,3 +67,13 @@ def test_vehicles_touching_blocked_cells_are_found_for_re_planning() -> None:
     tr.blocked.add(grid.index((3, 0)))
     assert tr.plan("a", grid.index((5, 0)), 0) is False  # the corridor is cut: no way round
     assert tr.plan("a", grid.index((1, 1)), 0)
+
+
+def test_a_cell_splits_the_floor_only_if_it_is_the_only_way_somewhere() -> None:
+    floor = Layout(("......", "......", "#.##.#"))  # two lanes, two dead ends below
+    tr = Traffic(floor.grid)
+    cell = floor.grid.index
+    assert not tr.splits(cell((2, 0)))  # the other lane goes round it
+    assert tr.splits(cell((1, 1)))  # the only way into the dead end (1, 2)
+    tr.blocked.add(cell((2, 1)))
+    assert tr.splits(cell((2, 0)))  # with its twin blocked, it is the only way along
