@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
@@ -10,7 +12,7 @@ from pydantic import BaseModel, Field
 from central.auth.domain import OPERATE, READ, SUPERVISE, Principal
 from central.deps import require
 from central.fleet.domain import TaskKind, TaskStatus
-from central.fleet.manager import BlockStateError, FleetManager, TaskStateError
+from central.fleet.manager import FleetManager, FleetStateError
 
 router = APIRouter(prefix="/api/v1/fleet", tags=["fleet"])
 
@@ -84,6 +86,18 @@ def tasks(
     return page
 
 
+@contextmanager
+def supervisor_action(missing: str) -> Iterator[None]:
+    """A supervisor's action on the fleet: an unknown id is a 404 saying `missing`, an action
+    the fleet's state does not allow a 409 saying why."""
+    try:
+        yield
+    except KeyError as exc:
+        raise HTTPException(404, missing) from exc
+    except FleetStateError as exc:
+        raise HTTPException(409, str(exc)) from exc
+
+
 @router.post("/tasks/{task_id}/recover")
 def recover(
     task_id: str,
@@ -96,12 +110,8 @@ def recover(
         fleet.layout.cell_of(body.node)
     except KeyError as exc:
         raise HTTPException(422, f"node {body.node!r} is not a free cell of the AGV map") from exc
-    try:
+    with supervisor_action(f"no fleet task {task_id}"):
         return fleet.task_view(fleet.recover(task_id, body.node))
-    except KeyError as exc:
-        raise HTTPException(404, f"no fleet task {task_id}") from exc
-    except TaskStateError as exc:
-        raise HTTPException(409, str(exc)) from exc
 
 
 @router.post("/tasks/{task_id}/cancel")
@@ -109,12 +119,8 @@ def cancel(
     task_id: str, fleet: FleetDep, _: Annotated[Principal, Depends(require(SUPERVISE))]
 ) -> dict[str, Any]:
     """Drop a task that is pending or needs recovery (its load is dealt with by hand)."""
-    try:
+    with supervisor_action(f"no fleet task {task_id}"):
         return fleet.task_view(fleet.cancel(task_id))
-    except KeyError as exc:
-        raise HTTPException(404, f"no fleet task {task_id}") from exc
-    except TaskStateError as exc:
-        raise HTTPException(409, str(exc)) from exc
 
 
 @router.post("/vehicles/{serial}/removed")
@@ -123,12 +129,8 @@ def vehicle_removed(
 ) -> dict[str, Any]:
     """A vehicle out of service (offline, stale, error) was taken off the floor: the nodes it
     held are free again; it comes back when it reports standing still without an order."""
-    try:
+    with supervisor_action(f"no vehicle {serial}"):
         return fleet.vehicle_view(fleet.vehicle_removed(serial))
-    except KeyError as exc:
-        raise HTTPException(404, f"no vehicle {serial}") from exc
-    except BlockStateError as exc:
-        raise HTTPException(409, str(exc)) from exc
 
 
 @router.post("/nodes/{node}/clear")
@@ -136,12 +138,8 @@ def clear_node(
     node: str, fleet: FleetDep, _: Annotated[Principal, Depends(require(SUPERVISE))]
 ) -> dict[str, Any]:
     """The obstacle a vehicle reported on a node is gone: plans may use the node again."""
-    try:
+    with supervisor_action(f"node {node!r} is not a free cell of the AGV map"):
         fleet.clear_node(node)
-    except KeyError as exc:
-        raise HTTPException(404, f"node {node!r} is not a free cell of the AGV map") from exc
-    except BlockStateError as exc:
-        raise HTTPException(409, str(exc)) from exc
     return {"node": node, "blocked": False}
 
 

@@ -101,9 +101,13 @@ class Vehicle:
     stale_cancel_s: float = 0.0  # when cancelOrder was last sent to a stale vehicle
     errors: list[str] = field(default_factory=list)
     position: tuple[float, float] = (0.0, 0.0)
-    loaded: bool = False  # its last state reports a load
     load_ids: tuple[str, ...] = ()  # the loads its last state reports
     held_load: bool = False  # dropped out carrying: no new task until it reports no load
+
+    @property
+    def loaded(self) -> bool:
+        """Its last state reports a load."""
+        return bool(self.load_ids)
 
 
 class RouteNodeLike(Protocol):

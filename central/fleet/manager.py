@@ -37,11 +37,15 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-class TaskStateError(Exception):
+class FleetStateError(Exception):
+    """The fleet is not in a state that allows this action (an HTTP 409)."""
+
+
+class TaskStateError(FleetStateError):
     """The task is not in a state that allows this action."""
 
 
-class BlockStateError(Exception):
+class BlockStateError(FleetStateError):
     """The vehicle or node is not in a state that allows this action."""
 
 
@@ -349,8 +353,8 @@ class FleetManager:
                 "emergency_stop": self.estopped,
                 "vehicles": [self.vehicle_view(v) for v in self.vehicles.values()],
                 "tasks": [self.task_view(t) for t in self.tasks.values()],
-                "alarms": self.alarms(),
-                "blocked": self.blocks(),
+                "alarms": self._alarms(),
+                "blocked": self._blocks(),
             }
 
     def history(
@@ -372,10 +376,15 @@ class FleetManager:
             }
         return total, [live.get(r["id"], {**r, "alarm": None}) for r in rows]
 
-    def alarms(self) -> list[dict[str, Any]]:
-        """What waits for a supervisor: loads left on vehicles that dropped out
-        (`load_on_vehicle`), and tasks whose stations a stopped vehicle or an obstacle cuts off
-        (`blocked_way`, one per reason)."""
+    def supervision(self) -> dict[str, list[dict[str, Any]]]:
+        """What waits for a supervisor (`alarms`) and the blocked nodes (`blocked`), without
+        the rest of a snapshot."""
+        with self._lock:
+            return {"alarms": self._alarms(), "blocked": self._blocks()}
+
+    def _alarms(self) -> list[dict[str, Any]]:
+        """Loads left on vehicles that dropped out (`load_on_vehicle`), and tasks whose stations
+        a stopped vehicle or an obstacle cuts off (`blocked_way`, one per reason)."""
         alarms: list[dict[str, Any]] = [
             {
                 "kind": "load_on_vehicle",
@@ -391,8 +400,8 @@ class FleetManager:
             return alarms
         waiting: dict[str, list[str]] = {}
         for t in self._pending():
-            reason = self._waiting(t)
-            if reason is not None and " blocked by " in reason:
+            reason = self._blocked_way(t)
+            if reason is not None:
                 waiting.setdefault(reason, []).append(t.id)
         for reason, ids in waiting.items():
             alarms.append(
@@ -405,7 +414,7 @@ class FleetManager:
             )
         return alarms
 
-    def blocks(self) -> list[dict[str, Any]]:
+    def _blocks(self) -> list[dict[str, Any]]:
         """Blocked nodes and what holds them (a vehicle out of service or an obstacle)."""
         node = self.layout.node_id
         held = [
@@ -421,15 +430,22 @@ class FleetManager:
 
     def _waiting(self, t: TransportTask) -> str | None:
         """Why a pending task is not under way (None: it only waits for a free vehicle)."""
+        if (reason := self._blocked_way(t)) is not None:
+            return reason
+        for cell in (t.source, t.dest):
+            user = self.locked.get(cell)
+            if user is not None and user != t.id:
+                return f"{self.layout.node_id(cell)} is in use by task {user}"
+        return None
+
+    def _blocked_way(self, t: TransportTask) -> str | None:
+        """How blocked nodes keep a pending task from running, if they do."""
+        if not self.traffic.blocked:
+            return None
         node = self.layout.node_id
         for cell in (t.source, t.dest):
             if cell in self.traffic.blocked:
                 return f"{node(cell)} is blocked by {self._holder(cell)}"
-            user = self.locked.get(cell)
-            if user is not None and user != t.id:
-                return f"{node(cell)} is in use by task {user}"
-        if not self.traffic.blocked:
-            return None
         dist = self.traffic.distances(t.source)
         if dist[t.dest] < 0:
             return f"{node(t.dest)} cannot be reached from {node(t.source)}: {self._cut_by(dist)}"
@@ -573,7 +589,7 @@ class FleetManager:
         self._log(v.serial, why)
         released = self.traffic.drop(v.serial)
         cells = {v.cell, *(x.cell for x in released)}
-        self._blocked_by.setdefault(v.serial, set()).update(cells - self.traffic.blocked)
+        self._blocked_by.setdefault(v.serial, set()).update(cells)
         self.traffic.blocked |= cells
         self._requeue(v, f"vehicle {v.serial} is {status.value}")
         v.order_id, v.action_id, v.await_stop = "", None, False
@@ -656,7 +672,6 @@ class FleetManager:
         if pos:
             v.position = (float(pos["x"]), float(pos["y"]))
         v.errors = [e["errorType"] for e in s.get("errors", [])]
-        v.loaded = bool(s.get("loads"))
         v.load_ids = tuple(str(load.get("loadId", "")) for load in s.get("loads") or ())
         v.held_load = v.held_load and v.loaded
         if not v.online:

@@ -13,7 +13,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import RedirectResponse, StreamingResponse
 
 from central.auth.domain import READ, SUPERVISE
-from central.fleet.manager import BlockStateError, FleetManager, TaskStateError
+from central.fleet.manager import FleetManager, FleetStateError
 from central.web.access import Csrf, User, must
 from central.web.cookies import Flash
 from central.web.messages import error, ok
@@ -80,7 +80,7 @@ def supervision(request: Request) -> dict[str, Any] | None:
     fleet: FleetManager | None = getattr(request.app.state, "fleet", None)
     if fleet is None:
         return None
-    view = fleet.snapshot()
+    view = fleet.supervision()
     held = sorted({b["vehicle"] for b in view["blocked"] if b["kind"] == "vehicle"})
     obstacles = [b for b in view["blocked"] if b["kind"] == "obstacle"]
     loads = [a for a in view["alarms"] if a["kind"] == "load_on_vehicle"]
@@ -94,7 +94,7 @@ def _act(
     must(user, SUPERVISE)
     try:
         action(_fleet(request))
-    except (KeyError, BlockStateError, TaskStateError) as exc:
+    except (KeyError, FleetStateError) as exc:
         message = str(exc.args[0]) if exc.args else str(exc)  # KeyError's str() adds quotes
         return redirect(request, "/dash", error("error.generic", message=message))
     return redirect(request, "/dash", done)
