@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from central.app import create_app
 from central.fleet.domain import TaskKind, TaskStatus
 from central.fleet.layout import PACK, PICK, generate_layout
 from simulators.vda5050.inprocess import InProcessFleet
-from tests.e2e.web_support import shot
+from tests.e2e.web_support import press, shot
 from tests.helpers import USER_PASSWORD, seeded_sessions, settings_for, wait_for
 from whs.broker import find_free_port
 
@@ -97,19 +98,33 @@ def markers(page: Any) -> dict[str, str]:
     return found
 
 
+@contextmanager
+def dashboard(
+    browser: Any,
+    url: str,
+    user: str = "supervisor",
+    locale: str = "en-US",
+    timeout_ms: int = 15_000,
+) -> Iterator[Any]:
+    """A desktop browser signed in as `user` on the dashboard; yields the page."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale=locale)
+    page = context.new_page()
+    page.set_default_timeout(timeout_ms)
+    try:
+        page.goto(f"{url}/dash")
+        page.fill("#username", user)
+        page.fill("#password", USER_PASSWORD)
+        press(page, "button[type=submit]")
+        yield page
+    finally:
+        context.close()
+
+
 def test_supervisor_watches_agvs_move_on_the_live_map(
     browser: Any, live: tuple[str, InProcessFleet]
 ) -> None:
     url, sim = live
-    context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="en-US")
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    try:
-        page.goto(f"{url}/dash")
-        page.fill("#username", "supervisor")
-        page.fill("#password", USER_PASSWORD)
-        with page.expect_navigation():
-            page.click("button[type=submit]")
+    with dashboard(browser, url) as page:
         page.wait_for_selector("#fleet-map svg g.agv >> nth=3")
         start = markers(page)
         assert sorted(start) == sorted(sim.vehicles), "one marker per vehicle"
@@ -134,8 +149,6 @@ def test_supervisor_watches_agvs_move_on_the_live_map(
             "Number(document.getElementById('fleet-map').dataset.done || 0) >= 1", timeout=30_000
         )
         shot(page, "dash-fleet-map-02")
-    finally:
-        context.close()
 
 
 def test_anonymous_visitors_get_no_fleet_stream(live: tuple[str, InProcessFleet]) -> None:
@@ -155,15 +168,7 @@ def test_a_station_cut_off_by_an_obstacle_is_an_alarm_on_the_live_map(
     entrance_node = sim.layout.node_id(entrance)
     for vehicle in sim.vehicles.values():
         vehicle.block_node(entrance_node)  # a pallet left in front of the pick station
-    context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="en-US")
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    try:
-        page.goto(f"{url}/dash")
-        page.fill("#username", "supervisor")
-        page.fill("#password", USER_PASSWORD)
-        with page.expect_navigation():
-            page.click("button[type=submit]")
+    with dashboard(browser, url, timeout_ms=30_000) as page:
         page.wait_for_selector("#fleet-map svg g.agv")
         packs = sim.layout.cells(PACK)
         node = sim.layout.node_id
@@ -184,14 +189,11 @@ def test_a_station_cut_off_by_an_obstacle_is_an_alarm_on_the_live_map(
         action = f"#obstacle-{entrance_node}"
         assert "reported by" in page.inner_text(action)
         shot(page, "dash-fleet-actions")
-        with page.expect_navigation():
-            page.click(f"{action} button")
+        press(page, f"{action} button")
         assert f"Node {entrance_node} is free again" in page.inner_text("#flash")
         task = next(t for t in sim.fleet.tasks.values() if t.load_id == "tote-cut-off")
         assert wait_for(lambda: task.status == TaskStatus.DONE, 60), task.status
         assert page.query_selector(action) is None
-    finally:
-        context.close()
 
 
 def test_fleet_actions_are_in_chinese_and_only_for_supervisors(
@@ -201,17 +203,10 @@ def test_fleet_actions_are_in_chinese_and_only_for_supervisors(
     sim.fleet.on_connection("agv001", "CONNECTIONBROKEN")  # its last will: out of service
     assert wait_for(lambda: sim.fleet.snapshot()["blocked"], 10)
     for user, locale in (("supervisor", "zh-CN"), ("viewer", "en-US")):
-        context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale=locale)
-        page = context.new_page()
-        try:
-            page.goto(f"{url}/dash")
-            page.fill("#username", user)
-            page.fill("#password", USER_PASSWORD)
-            with page.expect_navigation():
-                page.click("button[type=submit]")
+        with dashboard(browser, url, user, locale) as page:
             if user == "viewer":
                 assert page.query_selector("#fleet-actions") is None
-                csrf = next(c["value"] for c in context.cookies() if c["name"] == "whs_csrf")
+                csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "whs_csrf")
                 removed = f"{url}/dash/fleet/vehicles/agv001/removed"
                 refused = page.request.post(removed, form={"csrf": csrf}, max_redirects=0)
                 assert refused.status == 403
@@ -219,12 +214,9 @@ def test_fleet_actions_are_in_chinese_and_only_for_supervisors(
             held = page.inner_text("#held-by-agv001")
             assert "agv001 已停用" in held and "车辆已移出场地" in held, held
             shot(page, "dash-fleet-actions-zh")
-            with page.expect_navigation():
-                page.click("#held-by-agv001 button")
+            press(page, "#held-by-agv001 button")
             assert "agv001 已移出场地" in page.inner_text("#flash")
             assert sim.fleet.snapshot()["blocked"] == []
-        finally:
-            context.close()
 
 
 def test_a_supervisor_says_where_a_load_left_on_a_vehicle_is_now(
@@ -238,25 +230,14 @@ def test_a_supervisor_says_where_a_load_left_on_a_vehicle_is_now(
     sim.fleet.on_connection(carrier, "CONNECTIONBROKEN")  # gone with the tote on board
     assert wait_for(lambda: task.status == TaskStatus.NEEDS_RECOVERY, 10)
     spot = node(picks[3])  # the operator put the tote down at another pick station
-    context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="en-US")
-    page = context.new_page()
-    try:
-        page.goto(f"{url}/dash")
-        page.fill("#username", "supervisor")
-        page.fill("#password", USER_PASSWORD)
-        with page.expect_navigation():
-            page.click("button[type=submit]")
+    with dashboard(browser, url) as page:
         held = f"#held-task-{task.id}"
         assert f"load tote-held was left with vehicle {carrier}" in page.inner_text(held)
-        with page.expect_navigation():
-            page.click(f"{held} form:first-of-type button")  # no node given
+        press(page, f"{held} form:first-of-type button")  # no node given
         assert "Give the node where the load is now" in page.inner_text("#flash")
         page.fill(f"{held} input[name=node]", spot)
-        with page.expect_navigation():
-            page.click(f"{held} form:first-of-type button")
+        press(page, f"{held} form:first-of-type button")
         assert f"Task {task.id} goes on from {spot}" in page.inner_text("#flash")
         assert page.query_selector(held) is None
         assert wait_for(lambda: task.status == TaskStatus.DONE, 60), task.status
         assert task.vehicle != carrier and node(task.source) == spot
-    finally:
-        context.close()
