@@ -59,12 +59,11 @@ class LaneGrid(Grid):
 
 
 class _CachedTraffic(Traffic):
-    """Central's traffic control; goal distances over the one-way links, cached (the
-    simulation blocks no node)."""
+    """Central's traffic control with goal distances over the one-way links (the simulation
+    blocks no node)."""
 
     def __init__(self, grid: LaneGrid, max_expansions: int) -> None:
         super().__init__(grid, max_expansions=max_expansions)
-        self._to_goal: dict[int, list[int]] = {}
         self._cells: dict[str, set[int]] = {}  # nodes each vehicle holds reservations on
         back: list[list[int]] = [[] for _ in grid.links]
         for u, out in enumerate(grid.links):
@@ -72,20 +71,19 @@ class _CachedTraffic(Traffic):
                 back[v].append(u)
         self._back = back
 
-    def _distances(self, goal: int) -> list[int]:
-        cached = self._to_goal.get(goal)
-        if cached is None:  # steps to the goal: a search from it along links reversed
-            cached = [-1] * len(self._back)
-            cached[goal] = 0
-            queue = deque([goal])
-            while queue:
-                u = queue.popleft()
-                for v in self._back[u]:
-                    if cached[v] < 0:
-                        cached[v] = cached[u] + 1
-                        queue.append(v)
-            self._to_goal[goal] = cached
-        return cached
+    def _distances(self, goal: int, blocked: set[int] | None = None) -> list[int]:
+        # steps to the goal: a search from it along links reversed (cached by `distances`;
+        # the simulation blocks no node, so `blocked` is empty)
+        dist = [-1] * len(self._back)
+        dist[goal] = 0
+        queue = deque([goal])
+        while queue:
+            u = queue.popleft()
+            for v in self._back[u]:
+                if dist[v] < 0:
+                    dist[v] = dist[u] + 1
+                    queue.append(v)
+        return dist
 
     def _reserve(self, visit: Visit, start: int | None = None) -> None:
         self._cells.setdefault(visit.vehicle, set()).add(visit.cell)
@@ -109,7 +107,7 @@ class _CachedTraffic(Traffic):
 
     def steps(self, start: int, goal: int) -> int:
         """Fewest steps from start to goal with nobody else about (-1: no way)."""
-        return self._distances(goal)[start]
+        return self.distances(goal)[start]
 
 
 @dataclass
